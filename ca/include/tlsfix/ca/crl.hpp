@@ -1,0 +1,36 @@
+// A certificate revocation list signed by a tlsfix CA.
+//
+//   ca.revoke(leaf.cert());
+//   tlsfix::ca::crl list = ca.crl();
+//   auto result = tlsfix::ca::verify(leaf.cert(), {.roots = {ca.root()}, .name = "service.test.local",
+//                                                  .crls = {list}});
+//   assert(result.error == X509_V_ERR_CERT_REVOKED);
+#pragma once
+
+#include <openssl/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlsfix::ca {
+
+class crl {
+ public:
+  static crl from_pem(std::string_view pem, std::string_view what = "CRL");
+  static crl from_der(std::string_view der, std::string_view what = "CRL");
+  // Takes ownership (used by certificate_authority).
+  explicit crl(X509_CRL* owned);
+
+  std::string to_pem() const;
+  std::string to_der() const;
+  // Serials as `certificate::serial_hex()` prints them.
+  std::vector<std::string> revoked_serials() const;
+  X509_CRL* native() const noexcept { return crl_.get(); }
+
+ private:
+  std::shared_ptr<X509_CRL> crl_;
+};
+
+}  // namespace tlsfix::ca

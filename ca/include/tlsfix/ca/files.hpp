@@ -1,0 +1,61 @@
+// Files on disk, written so that nothing is ever half-written, overwritten or world-readable.
+//
+// Every write goes to a fresh temporary file in the same directory (O_EXCL|O_NOFOLLOW), is
+// flushed, and is then linked into place, which fails if the name already exists: a reader never
+// sees a partial file and an existing file is never replaced. Secrets get mode 0600, directories
+// made here 0700.
+//
+//   tlsfix::ca::create_private_directory("ci-tls");
+//   tlsfix::ca::write_file("ci-tls/key.pem", leaf.key_pem(), tlsfix::ca::file_mode::secret);
+//   tlsfix::ca::temp_file ca_file{root.to_pem()};   // deleted again when it goes out of scope
+//   run("curl", "--cacert", ca_file.path());
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tlsfix::ca {
+
+enum class file_mode { public_read, secret };  // 0644, 0600
+
+// Throws `error` naming the path if it exists already or cannot be written; leaves nothing behind.
+void write_file(const std::filesystem::path& path, std::string_view contents, file_mode mode);
+
+struct file_entry {
+  std::filesystem::path path;
+  std::string contents;
+  file_mode mode = file_mode::public_read;
+};
+
+// Writes several files as one: if any of them exists or fails, none of them is left behind.
+void write_files(const std::vector<file_entry>& files);
+
+// Creates `path` (and missing parents) with mode 0700. An existing directory is accepted only if it
+// is a real directory (not a link) owned by this user.
+void create_private_directory(const std::filesystem::path& path);
+
+// Reads a whole file; throws `error` naming the path.
+std::string read_file(const std::filesystem::path& path);
+
+// A file in a fresh private temporary directory, removed with its directory on destruction.
+class temp_file {
+ public:
+  explicit temp_file(std::string_view contents, std::string_view name = "tlsfix.pem",
+                     file_mode mode = file_mode::public_read);
+  temp_file(temp_file&& other) noexcept;
+  temp_file& operator=(temp_file&& other) noexcept;
+  temp_file(const temp_file&) = delete;
+  temp_file& operator=(const temp_file&) = delete;
+  ~temp_file();
+
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  void remove() noexcept;
+  std::filesystem::path dir_;
+  std::filesystem::path path_;
+};
+
+}  // namespace tlsfix::ca

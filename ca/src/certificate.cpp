@@ -1,0 +1,130 @@
+#include "tlsfix/ca/certificate.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "detail/bio.hpp"
+#include "detail/time.hpp"
+#include "tlsfix/ca/error.hpp"
+
+namespace tlsfix::ca {
+
+namespace {
+
+std::string name_to_string(const X509_NAME* name) {
+  auto bio = detail::memory_bio();
+  if (X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0)
+    detail::throw_openssl("X509_NAME_print_ex", "printing a certificate name");
+  return detail::bio_to_string(bio.get());
+}
+
+std::string general_name_to_string(const GENERAL_NAME* name) {
+  int type = 0;
+  auto* value = static_cast<ASN1_STRING*>(GENERAL_NAME_get0_value(name, &type));
+  const auto* data = ASN1_STRING_get0_data(value);
+  auto length = static_cast<size_t>(ASN1_STRING_length(value));
+  switch (type) {
+    case GEN_DNS: return "DNS:" + std::string(reinterpret_cast<const char*>(data), length);
+    case GEN_URI: return "URI:" + std::string(reinterpret_cast<const char*>(data), length);
+    case GEN_EMAIL: return "email:" + std::string(reinterpret_cast<const char*>(data), length);
+    case GEN_IPADD: {
+      char text[INET6_ADDRSTRLEN] = {};
+      int family = length == 4 ? AF_INET : length == 16 ? AF_INET6 : 0;
+      if (family == 0 || inet_ntop(family, data, text, sizeof text) == nullptr) return "IP:<malformed>";
+      return std::string("IP:") + text;
+    }
+    default: return "othername:<unsupported>";
+  }
+}
+
+}  // namespace
+
+certificate certificate::from_pem(std::string_view pem, std::string_view what) {
+  auto certs = chain_from_pem(pem, what);
+  if (certs.size() != 1)
+    throw error(std::string(what) + ": expected exactly one certificate, found " + std::to_string(certs.size()));
+  return certs.front();
+}
+
+std::vector<certificate> certificate::chain_from_pem(std::string_view pem, std::string_view what) {
+  auto bio = detail::read_bio(pem);
+  std::vector<certificate> certs;
+  while (true) {
+    x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+    if (!cert) break;
+    certs.push_back(certificate(std::shared_ptr<X509>(std::move(cert))));
+  }
+  // PEM_read stops with "no start line" at the end of the text; anything else means damage.
+  auto queue = detail::drain_openssl_errors();
+  bool clean_end = queue.size() == 1 && queue.front().find("no start line") != std::string::npos;
+  if (certs.empty())
+    throw error(std::string(what) + ": no PEM certificate found", "PEM_read_bio_X509", std::move(queue));
+  if (!clean_end)
+    throw error(std::string(what) + ": certificate " + std::to_string(certs.size() + 1) + " is damaged",
+                "PEM_read_bio_X509", std::move(queue));
+  return certs;
+}
+
+certificate certificate::from_der(std::string_view der, std::string_view what) {
+  const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
+  x509_ptr cert{d2i_X509(nullptr, &cursor, static_cast<long>(der.size()))};
+  if (!cert) detail::throw_openssl("d2i_X509", std::string(what) + ": not a DER certificate");
+  if (cursor != reinterpret_cast<const unsigned char*>(der.data() + der.size()))
+    throw error(std::string(what) + ": trailing bytes after the DER certificate");
+  return certificate(std::shared_ptr<X509>(std::move(cert)));
+}
+
+certificate certificate::from_native(X509* cert) { return certificate(std::shared_ptr<X509>(up_ref(cert))); }
+
+std::string certificate::to_pem() const {
+  auto bio = detail::memory_bio();
+  if (PEM_write_bio_X509(bio.get(), cert_.get()) != 1) detail::throw_openssl("PEM_write_bio_X509", "writing PEM");
+  return detail::bio_to_string(bio.get());
+}
+
+std::string certificate::to_der() const { return detail::to_der(cert_.get(), i2d_X509, "i2d_X509"); }
+
+std::string certificate::subject() const { return name_to_string(X509_get_subject_name(cert_.get())); }
+std::string certificate::issuer() const { return name_to_string(X509_get_issuer_name(cert_.get())); }
+
+std::string certificate::serial_hex() const {
+  return detail::serial_hex(X509_get0_serialNumber(cert_.get()));
+}
+
+clock::time_point certificate::not_before() const { return detail::to_time_point(X509_get0_notBefore(cert_.get())); }
+clock::time_point certificate::not_after() const { return detail::to_time_point(X509_get0_notAfter(cert_.get())); }
+
+std::vector<std::string> certificate::subject_alt_names() const {
+  std::vector<std::string> out;
+  general_names_ptr names{
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert_.get(), NID_subject_alt_name, nullptr, nullptr))};
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i)
+    out.push_back(general_name_to_string(sk_GENERAL_NAME_value(names.get(), i)));
+  return out;
+}
+
+bool certificate::is_ca() const { return X509_check_ca(cert_.get()) != 0; }
+
+bool certificate::is_self_signed() const { return X509_self_signed(cert_.get(), 0) == 1; }
+
+std::string certificate::sha256_fingerprint() const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (X509_digest(cert_.get(), EVP_sha256(), digest, &length) != 1)
+    detail::throw_openssl("X509_digest", "computing a fingerprint");
+  return detail::hex(digest, length, false, ":");
+}
+
+bool operator==(const certificate& a, const certificate& b) { return X509_cmp(a.native(), b.native()) == 0; }
+
+std::string to_pem(const std::vector<certificate>& certs) {
+  std::string out;
+  for (const auto& cert : certs) out += cert.to_pem();
+  return out;
+}
+
+}  // namespace tlsfix::ca

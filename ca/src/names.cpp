@@ -1,0 +1,226 @@
+#include "detail/names.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "tlsfix/ca/error.hpp"
+
+namespace tlsfix::ca::detail {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out{text};
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Empty when `name` is a valid host name (RFC 1123 labels), else why not.
+std::string dns_problem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  if (name.size() > 253) return "is longer than 253 characters";
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('.', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view label = name.substr(start, end - start);
+    if (label.empty()) return "has an empty label";
+    if (label.size() > 63) return "has a label longer than 63 characters";
+    if (label.front() == '-' || label.back() == '-') return "has a label that starts or ends with '-'";
+    for (char c : label)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-')
+        return std::string("contains '") + c + "', which is not allowed in a DNS name";
+    start = end + 1;
+  }
+  return {};
+}
+
+[[noreturn]] void reject(const std::string& field, std::string_view text, const std::string& reason) {
+  throw error(field + ": '" + std::string(text) + "' " + reason);
+}
+
+bool looks_like_ipv4(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || c == '.'; });
+}
+
+std::string ip_text(int family, const std::string& bytes) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(family, bytes.data(), text, sizeof text);
+  return text;
+}
+
+}  // namespace
+
+parsed_name parse_name(std::string_view text, const std::string& field) {
+  if (text.empty()) reject(field, text, "is empty");
+  if (text.find("://") != std::string_view::npos) {
+    auto scheme = text.substr(0, text.find("://"));
+    bool scheme_ok = !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme.front())) &&
+                     std::all_of(scheme.begin(), scheme.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+                     });
+    bool rest_ok = text.size() > scheme.size() + 3 &&
+                   std::none_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)); });
+    if (!scheme_ok || !rest_ok) reject(field, text, "is not a valid URI");
+    return {name_kind::uri, std::string(text), {}};
+  }
+  if (auto at = text.find('@'); at != std::string_view::npos) {
+    auto local = text.substr(0, at);
+    auto domain = text.substr(at + 1);
+    if (local.empty() || local.find_first_of(" \t@<>") != std::string_view::npos || !dns_problem(domain).empty())
+      reject(field, text, "is not a valid email address");
+    return {name_kind::email, std::string(local) + "@" + lower(domain), {}};
+  }
+  if (text.find(':') != std::string_view::npos) {
+    std::string bare{text};
+    if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') bare = bare.substr(1, bare.size() - 2);
+    std::string bytes(16, '\0');
+    if (inet_pton(AF_INET6, bare.c_str(), bytes.data()) != 1) reject(field, text, "is not a valid IPv6 address");
+    return {name_kind::ipv6, ip_text(AF_INET6, bytes), bytes};
+  }
+  if (looks_like_ipv4(text)) {
+    std::string bytes(4, '\0');
+    if (inet_pton(AF_INET, std::string(text).c_str(), bytes.data()) != 1)
+      reject(field, text, "is not a valid IPv4 address");
+    return {name_kind::ipv4, ip_text(AF_INET, bytes), bytes};
+  }
+  if (text.starts_with("*.")) {
+    auto base = text.substr(2);
+    if (auto problem = dns_problem(base); !problem.empty()) reject(field, text, "is not a valid wildcard name: it " + problem);
+    if (base.find('.') == std::string_view::npos)
+      reject(field, text, "is a wildcard over a top-level name; use at least two labels after '*.'");
+    return {name_kind::wildcard, lower(text), {}};
+  }
+  if (text.find('*') != std::string_view::npos)
+    reject(field, text, "has a '*' that is not a whole leftmost label ('*.example.test' is the only wildcard form)");
+  if (auto problem = dns_problem(text); !problem.empty())
+    reject(field, text, "is not a valid DNS name or IP address: it " + problem);
+  return {name_kind::dns, lower(text), {}};
+}
+
+general_name_ptr to_general_name(const parsed_name& name) {
+  general_name_ptr out{GENERAL_NAME_new()};
+  asn1_octet_string_ptr value{ASN1_IA5STRING_new()};
+  if (!out || !value) throw_openssl("GENERAL_NAME_new", "building a subjectAltName");
+  const std::string& bytes = name.ip_bytes.empty() ? name.text : name.ip_bytes;
+  if (ASN1_STRING_set(value.get(), bytes.data(), static_cast<int>(bytes.size())) != 1)
+    throw_openssl("ASN1_STRING_set", "building a subjectAltName");
+  int type = GEN_DNS;
+  switch (name.kind) {
+    case name_kind::dns:
+    case name_kind::wildcard: type = GEN_DNS; break;
+    case name_kind::ipv4:
+    case name_kind::ipv6: type = GEN_IPADD; break;
+    case name_kind::uri: type = GEN_URI; break;
+    case name_kind::email: type = GEN_EMAIL; break;
+  }
+  // set0 transfers ownership of the string into the GENERAL_NAME.
+  GENERAL_NAME_set0_value(out.get(), type, value.release());
+  return out;
+}
+
+subtree parse_subtree(std::string_view text, const std::string& field) {
+  subtree out;
+  out.text = std::string(text);
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    std::string address{text.substr(0, slash)};
+    std::string prefix{text.substr(slash + 1)};
+    bool v6 = address.find(':') != std::string::npos;
+    int family = v6 ? AF_INET6 : AF_INET;
+    size_t size = v6 ? 16 : 4;
+    out.is_ip = true;
+    out.address.assign(size, '\0');
+    if (inet_pton(family, address.c_str(), out.address.data()) != 1)
+      reject(field, text, "is not a valid CIDR range: bad address");
+    int bits = -1;
+    if (!prefix.empty() && prefix.size() <= 3 && std::all_of(prefix.begin(), prefix.end(), ::isdigit)) bits = std::stoi(prefix);
+    if (bits < 0 || bits > static_cast<int>(size * 8)) reject(field, text, "is not a valid CIDR range: bad prefix length");
+    out.mask.assign(size, '\0');
+    for (int i = 0; i < bits; ++i) out.mask[static_cast<size_t>(i / 8)] |= static_cast<char>(0x80 >> (i % 8));
+    for (size_t i = 0; i < size; ++i)
+      if ((out.address[i] & ~out.mask[i]) != 0) reject(field, text, "is not a valid CIDR range: host bits are set");
+    return out;
+  }
+  if (auto problem = dns_problem(text); !problem.empty())
+    reject(field, text, "is not a valid DNS name or CIDR range: it " + problem);
+  out.dns = lower(text);
+  return out;
+}
+
+name_constraints_ptr to_name_constraints(const std::vector<subtree>& permitted) {
+  name_constraints_ptr constraints{NAME_CONSTRAINTS_new()};
+  if (!constraints) throw_openssl("NAME_CONSTRAINTS_new", "building name constraints");
+  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (constraints->permittedSubtrees == nullptr) throw_openssl("sk_GENERAL_SUBTREE_new_null", "building name constraints");
+  for (const auto& entry : permitted) {
+    general_subtree_ptr tree{GENERAL_SUBTREE_new()};
+    if (!tree) throw_openssl("GENERAL_SUBTREE_new", "building name constraints");
+    parsed_name base = entry.is_ip ? parsed_name{name_kind::ipv4, {}, entry.address + entry.mask}
+                                   : parsed_name{name_kind::dns, entry.dns, {}};
+    general_name_ptr placeholder{tree->base};     // GENERAL_SUBTREE_new made an empty base
+    tree->base = to_general_name(base).release();  // ownership moves into the subtree
+    if (sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, tree.get()) == 0)
+      throw_openssl("sk_GENERAL_SUBTREE_push", "building name constraints");
+    tree.release();  // the stack owns it now
+  }
+  return constraints;
+}
+
+std::vector<subtree> permitted_subtrees(X509* cert, bool& constrained) {
+  std::vector<subtree> out;
+  int critical = 0;
+  name_constraints_ptr constraints{
+      static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_name_constraints, &critical, nullptr))};
+  constrained = static_cast<bool>(constraints);
+  if (!constraints || constraints->permittedSubtrees == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
+    const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i)->base;
+    int type = 0;
+    auto* value = static_cast<ASN1_STRING*>(GENERAL_NAME_get0_value(base, &type));
+    std::string bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                      static_cast<size_t>(ASN1_STRING_length(value)));
+    subtree entry;
+    entry.text = bytes;
+    if (type == GEN_DNS) {
+      entry.dns = lower(bytes);
+    } else if (type == GEN_IPADD && (bytes.size() == 8 || bytes.size() == 32)) {
+      entry.is_ip = true;
+      entry.address = bytes.substr(0, bytes.size() / 2);
+      entry.mask = bytes.substr(bytes.size() / 2);
+    } else {
+      continue;  // URI, email and directory constraints are left to the verifier
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+bool permits(const std::vector<subtree>& permitted, const parsed_name& name) {
+  bool is_ip = name.kind == name_kind::ipv4 || name.kind == name_kind::ipv6;
+  bool is_dns = name.kind == name_kind::dns || name.kind == name_kind::wildcard;
+  if (!is_ip && !is_dns) return true;
+  bool any_of_kind = false;
+  for (const auto& entry : permitted) {
+    if (entry.is_ip != is_ip) continue;
+    any_of_kind = true;
+    if (is_ip) {
+      if (entry.address.size() != name.ip_bytes.size()) continue;
+      bool match = true;
+      for (size_t i = 0; i < entry.address.size(); ++i)
+        match = match && ((name.ip_bytes[i] & entry.mask[i]) == entry.address[i]);
+      if (match) return true;
+    } else {
+      std::string_view n = name.text;
+      if (name.kind == name_kind::wildcard) n.remove_prefix(2);
+      if (n == entry.dns) return true;
+      if (n.size() > entry.dns.size() && n.ends_with(entry.dns) && n[n.size() - entry.dns.size() - 1] == '.')
+        return true;
+    }
+  }
+  return !any_of_kind;
+}
+
+}  // namespace tlsfix::ca::detail
