@@ -1,0 +1,72 @@
+# cmake -P script run by the tlsfix_install_find_package test (see CMakeLists.txt for the inputs).
+# Every step runs even if an earlier one left a mess: the temporary prefix is removed on all paths.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var TLSFIX_BUILD_DIR CONSUMER_SOURCE_DIR GENERATOR CXX_COMPILER EXPECTED_VERSION)
+  if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+    message(FATAL_ERROR "install_and_consume.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+if(DEFINED ENV{TMPDIR} AND IS_DIRECTORY "$ENV{TMPDIR}")
+  set(tmp_root "$ENV{TMPDIR}")
+else()
+  set(tmp_root "/tmp")
+endif()
+string(RANDOM LENGTH 12 ALPHABET "0123456789abcdefghijklmnopqrstuvwxyz" suffix)
+set(work "${tmp_root}/tlsfix-install-test-${suffix}")
+if(EXISTS "${work}")
+  message(FATAL_ERROR "${work} already exists; refusing to reuse it")
+endif()
+set(prefix "${work}/prefix")
+set(consumer_build "${work}/consumer-build")
+file(MAKE_DIRECTORY "${work}")
+
+set(failure "")
+# Runs one step unless an earlier one failed; keeps the first failure with the step's output.
+macro(step description)
+  if(failure STREQUAL "")
+    message(STATUS "install test: ${description}")
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(NOT rc EQUAL 0)
+      set(failure "${description} failed (${rc}):\n${out}")
+    endif()
+  endif()
+endmacro()
+
+step("install ${TLSFIX_BUILD_DIR} into ${prefix}"
+     ${CMAKE_COMMAND} --install "${TLSFIX_BUILD_DIR}" --prefix "${prefix}")
+
+set(configure_args -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}"
+    "-DCMAKE_PREFIX_PATH=${prefix}"
+    # Only the fresh prefix may satisfy find_package: never the build tree or ~/.cmake registry.
+    -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+    "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}"
+    "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+    "-DEXPECTED_TLSFIX_VERSION=${EXPECTED_VERSION}")
+if(NOT "${MAKE_PROGRAM}" STREQUAL "")
+  list(APPEND configure_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+step("configure the consumer" ${CMAKE_COMMAND} ${configure_args})
+
+if(failure STREQUAL "")
+  # The consumer must have found the package we just installed, not some other copy.
+  file(STRINGS "${consumer_build}/CMakeCache.txt" found REGEX "^tlsfix_DIR:")
+  string(FIND "${found}" "${prefix}/" at)
+  if(NOT at GREATER -1)
+    set(failure "the consumer found tlsfix outside the fresh prefix ${prefix}: ${found}")
+  endif()
+endif()
+
+step("build the consumer" ${CMAKE_COMMAND} --build "${consumer_build}")
+step("run the consumer" "${consumer_build}/tlsfix_consumer")
+if(failure STREQUAL "")
+  message(STATUS "install test: consumer says: ${out}")
+endif()
+
+file(REMOVE_RECURSE "${work}")
+if(NOT failure STREQUAL "")
+  message(FATAL_ERROR "install test: ${failure}")
+endif()
