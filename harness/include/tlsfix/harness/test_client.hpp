@@ -1,0 +1,93 @@
+// A TLS client that always verifies: chain, name, purpose and time, against the given roots only.
+//
+// There is no switch to turn any check off. The client dials names without DNS: `resolve` maps a
+// name such as service.test.local to loopback endpoints inside the client. Expected failures are
+// values: `handshake()` returns a `handshake_result` carrying the TLS error, the X509 verify error
+// and the alert the peer sent, so a test can assert *why* a connection failed.
+//
+//   tlsfix::harness::test_client client{{.host = "service.test.local", .port = server.port(),
+//                                        .trust = ca.root()}};
+//   auto result = client.handshake();
+//   ASSERT_TRUE(result.ok()) << result.message();
+//   auto response = client.get("/health");         // HTTP/1.1 over the verified connection
+//   EXPECT_EQ(response.result_int(), 200);
+//
+// @par Thread safety
+// Distinct calls may run concurrently from several threads; each opens its own connection.
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "tlsfix/ca/certificate.hpp"
+#include "tlsfix/ca/issued_cert.hpp"
+#include "tlsfix/harness/tls_version.hpp"
+#include "tlsfix/harness/trust.hpp"
+
+namespace tlsfix::harness {
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct client_options {
+  // The name to dial and verify: a DNS name (sent as SNI) or an IP address.
+  std::string host;
+  std::uint16_t port = 0;
+  harness::trust trust;
+  // Where names go; a name not listed resolves to 127.0.0.1. Entries are IP literals on loopback.
+  std::map<std::string, std::vector<std::string>> resolve;
+  // For mTLS: the client's certificate, key and chain.
+  std::optional<ca::issued_cert> identity;
+  std::vector<std::string> alpn;
+  tls_version_range versions;
+  std::chrono::milliseconds timeout = std::chrono::seconds(10);
+};
+
+struct handshake_result {
+  // Empty on success; otherwise the connect, TLS or verification error.
+  std::error_code error;
+  // X509_V_OK, or the X509_V_ERR_* code of the peer's chain.
+  int verify_error = 0;
+  // The TLS alert the peer sent (e.g. 112 unrecognized_name, 120 no_application_protocol), or -1.
+  int alert_received = -1;
+  std::vector<ca::certificate> peer_chain;  // as the peer sent it, leaf first
+  std::string version;                      // "TLSv1.3"
+  std::string cipher;                       // "TLS_AES_256_GCM_SHA384"
+  std::string alpn;                         // negotiated protocol, or empty
+
+  bool ok() const noexcept { return !error && verify_error == 0; }
+  // A sentence for test failures: the error, the verify error text, the alert.
+  std::string message() const;
+};
+
+class test_client {
+ public:
+  explicit test_client(client_options options);
+
+  // Connects, handshakes, verifies and closes (with close_notify).
+  handshake_result handshake() const;
+  // One request on a fresh verified connection. Throws `tlsfix::ca::error` naming the handshake
+  // failure when the connection cannot be verified: a request never goes to an unverified peer.
+  http_response request(http_request req) const;
+  http_response get(const std::string& target) const;
+  http_response post(const std::string& target, std::string body, const std::string& content_type = "text/plain") const;
+  // Several requests on one keep-alive connection, in order.
+  std::vector<http_response> request_all(std::vector<http_request> requests) const;
+  // Sends `line` plus '\n' and reads one line back (for line-protocol servers).
+  std::string exchange_line(const std::string& line) const;
+
+  const client_options& options() const noexcept { return options_; }
+
+ private:
+  client_options options_;
+};
+
+}  // namespace tlsfix::harness

@@ -1,0 +1,109 @@
+// A real TLS server on loopback for tests: listening before start() returns, stopped by close().
+//
+// Serve HTTP (a Beast request in, a response out, HTTP/1.1 keep-alive) or a line protocol. Every
+// server has its own SSL_CTX (no shared tickets or session caches), refuses TLS below 1.2,
+// renegotiation and 0-RTT, picks its certificate by SNI (an unknown name gets the
+// unrecognized_name alert, never another service's certificate), and records every connection.
+//
+//   auto ca = tlsfix::ca::certificate_authority::create();
+//   auto server = tlsfix::harness::tls_server::start(ca.issue("service.test.local"),
+//       [](const tlsfix::harness::http_request& req) {
+//         return tlsfix::harness::text_response(req, 200, "hello");
+//       });
+//   auto response = server.client().get("/");      // verified, by name, on 127.0.0.1
+//   server.close();                                // also done by the destructor
+//
+// @par Thread safety
+// Handlers run on the server's threads and may be called concurrently for different connections.
+// All member functions may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tlsfix/ca/issued_cert.hpp"
+#include "tlsfix/harness/handshake_record.hpp"
+#include "tlsfix/harness/test_client.hpp"
+#include "tlsfix/harness/tls_version.hpp"
+#include "tlsfix/harness/trust.hpp"
+
+namespace tlsfix::harness {
+
+using http_handler = std::function<http_response(const http_request&)>;
+// Called once per received line (without the '\n'); the returned text is sent back followed by
+// '\n'. Returning nullopt closes the connection.
+using line_handler = std::function<std::optional<std::string>(const std::string&)>;
+using handler = std::variant<http_handler, line_handler>;
+
+// A response with the request's version and keep-alive, content type text/plain.
+http_response text_response(const http_request& req, unsigned status, std::string body);
+// A line handler that sends every line back.
+line_handler echo();
+
+enum class client_auth { none, optional, required };
+
+struct server_options {
+  harness::client_auth client_auth = harness::client_auth::none;
+  // Roots a client certificate must chain to; required unless client_auth is none.
+  std::optional<harness::trust> client_trust;
+  // Protocols in preference order; a client offering none of them gets no_application_protocol.
+  std::vector<std::string> alpn;
+  tls_version_range versions;
+  bool listen_ipv6 = false;  // also listen on [::1]:0
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5);
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
+  std::size_t max_connections = 4096;
+  unsigned threads = 2;
+};
+
+class tls_server {
+ public:
+  // Listening on 127.0.0.1:0 when it returns. Several identities are chosen by SNI; the first is
+  // served to clients that send none (e.g. those dialling an IP address).
+  static tls_server start(ca::issued_cert identity, handler h, server_options options = {});
+  static tls_server start(std::vector<ca::issued_cert> identities, handler h, server_options options = {});
+
+  tls_server(tls_server&&) noexcept;
+  tls_server& operator=(tls_server&&) noexcept;
+  ~tls_server();
+
+  std::uint16_t port() const noexcept;
+  std::uint16_t port_v6() const noexcept;  // 0 unless listen_ipv6
+  // "127.0.0.1:PORT"
+  std::string endpoint() const;
+  // "https://service.test.local:PORT/", by the first identity's first DNS name.
+  std::string url() const;
+  // The name clients should dial: the first identity's first DNS name (or IP address).
+  const std::string& name() const noexcept;
+
+  // New handshakes get the new identities; open connections keep theirs and stay open.
+  void reload(ca::issued_cert identity);
+  void reload(std::vector<ca::issued_cert> identities);
+
+  std::vector<handshake_record> handshakes() const;
+  // Waits until at least `count` connections have been recorded; false on timeout.
+  bool wait_for_handshakes(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  std::size_t plaintext_attempts() const noexcept;
+  std::size_t open_connections() const noexcept;
+
+  // A client that trusts the first identity's root and dials `name()` on this server's port.
+  test_client client() const;
+  harness::client_options client_config() const;
+
+  // Stops accepting, closes every connection, joins the threads. Idempotent, never throws, never
+  // waits for a stuck client.
+  void close() noexcept;
+
+ private:
+  struct impl;
+  explicit tls_server(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tlsfix::harness

@@ -1,0 +1,298 @@
+#include "tlsfix/harness/tls_server.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <future>
+
+#include "detail/server_impl.hpp"
+#include "detail/tls_common.hpp"
+#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/verify.hpp"
+
+namespace tlsfix::harness {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace detail {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out{text};
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// Picks the certificate by SNI. An unknown name is refused outright (unrecognized_name): serving
+// some other service's certificate would only move the failure to the client's name check.
+int on_servername(SSL* ssl, int* alert, void*) {
+  auto* state = static_cast<handshake_state*>(SSL_get_ex_data(ssl, handshake_state_index()));
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (state == nullptr || sni == nullptr) return SSL_TLSEXT_ERR_OK;
+  const identity_entry* entry = state->identities->find(sni);
+  if (entry == nullptr) {
+    state->unknown_name = true;
+    *alert = SSL_AD_UNRECOGNIZED_NAME;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  if (SSL_use_cert_and_key(ssl, entry->cert.cert().native(), entry->cert.key().native(), entry->chain.get(), 1) != 1) {
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  }
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// The server's preference wins; no overlap is a fatal no_application_protocol alert.
+int on_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const unsigned char* offered,
+            unsigned int offered_length, void* arg) {
+  auto* server = static_cast<server_state*>(arg);
+  if (server->alpn.empty()) return SSL_TLSEXT_ERR_NOACK;
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, out_length, server->alpn.data(), static_cast<unsigned>(server->alpn.size()),
+                            offered, offered_length) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor) {
+  asio::steady_timer backoff(acceptor.get_executor());
+  while (acceptor.is_open()) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(*server->ioc), asio::as_tuple(asio::use_awaitable));
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors and the like: wait a little instead of spinning.
+      backoff.expires_after(std::chrono::milliseconds(10));
+      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    if (server->open.load() >= server->options.max_connections) {
+      boost::system::error_code ignored;
+      handshake_record r;
+      r.remote = socket.remote_endpoint(ignored).address().to_string();
+      r.failure = "connection cap reached";
+      socket.close(ignored);
+      server->record(std::move(r));
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, serve_connection(server, std::move(socket)), asio::detached);
+  }
+}
+
+void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, const char* address) {
+  tcp::endpoint endpoint{asio::ip::make_address(address), 0};
+  acceptor.emplace(asio::make_strand(*server.ioc));
+  acceptor->open(endpoint.protocol());
+  if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
+  acceptor->bind(endpoint);
+  acceptor->listen(asio::socket_base::max_listen_connections);
+}
+
+}  // namespace
+
+const identity_entry* identity_set::find(std::string_view sni) const {
+  std::string name = lower(sni);
+  for (const auto& entry : entries)
+    for (const auto& pattern : entry.dns_names) {
+      if (pattern == name) return &entry;
+      if (pattern.starts_with("*.")) {
+        auto dot = name.find('.');
+        if (dot != std::string::npos && dot > 0 && name.substr(dot) == pattern.substr(1)) return &entry;
+      }
+    }
+  return nullptr;
+}
+
+int handshake_state_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities) {
+  if (identities.empty()) throw ca::error("tls_server: at least one identity is required");
+  auto set = std::make_shared<identity_set>();
+  for (auto& identity : identities) {
+    std::vector<std::string> names;
+    for (const auto& san : identity.cert().subject_alt_names())
+      if (san.starts_with("DNS:")) names.push_back(lower(san.substr(4)));
+    auto chain = intermediates(identity);
+    set->entries.push_back({std::move(identity), std::move(chain), std::move(names)});
+  }
+  return set;
+}
+
+std::shared_ptr<const identity_set> server_state::current_identities() {
+  std::lock_guard lock(identities_mutex);
+  return identities;
+}
+
+void server_state::record(handshake_record r) {
+  {
+    std::lock_guard lock(records_mutex);
+    records.push_back(std::move(r));
+  }
+  records_changed.notify_all();
+}
+
+}  // namespace detail
+
+struct tls_server::impl : detail::server_state {};
+
+http_response text_response(const http_request& req, unsigned status, std::string body) {
+  http_response res{static_cast<boost::beast::http::status>(status), req.version()};
+  res.set(boost::beast::http::field::content_type, "text/plain");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+line_handler echo() {
+  return [](const std::string& line) -> std::optional<std::string> { return line; };
+}
+
+tls_server tls_server::start(ca::issued_cert identity, handler h, server_options options) {
+  std::vector<ca::issued_cert> identities;
+  identities.push_back(std::move(identity));
+  return start(std::move(identities), std::move(h), std::move(options));
+}
+
+tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h, server_options options) {
+  if (options.threads == 0) throw ca::error("server_options.threads: must be at least 1");
+  if (options.client_auth != client_auth::none && !options.client_trust)
+    throw ca::error("server_options.client_trust: required when client_auth is optional or required");
+  if (std::visit([](const auto& f) { return !f; }, h)) throw ca::error("tls_server: the handler is empty");
+
+  auto p = std::make_unique<impl>();
+  p->identities = detail::make_identity_set(std::move(identities));
+  p->handler = std::move(h);
+  p->alpn = detail::alpn_wire(options.alpn);
+  p->options = std::move(options);
+
+  const auto& first = p->identities->entries.front();
+  if (!first.dns_names.empty() && !first.dns_names.front().starts_with("*.")) {
+    p->name = first.dns_names.front();
+  } else {
+    for (const auto& san : first.cert.cert().subject_alt_names())
+      if (san.starts_with("IP:")) {
+        p->name = san.substr(3);
+        break;
+      }
+  }
+  if (p->name.empty()) p->name = "127.0.0.1";
+
+  SSL_CTX* ctx = p->ctx.native_handle();
+  detail::harden(ctx, p->options.versions);
+  SSL_CTX_set_tlsext_servername_callback(ctx, detail::on_servername);
+  SSL_CTX_set_alpn_select_cb(ctx, detail::on_alpn, p.get());
+  if (p->options.client_auth != client_auth::none) {
+    p->options.client_trust->install(ctx);
+    for (const auto& root : p->options.client_trust->roots())
+      if (SSL_CTX_add_client_CA(ctx, root.native()) != 1)
+        ca::detail::throw_openssl("SSL_CTX_add_client_CA", "server_options.client_trust");
+    int mode = SSL_VERIFY_PEER | (p->options.client_auth == client_auth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
+    SSL_CTX_set_verify(ctx, mode, nullptr);
+    ca::apply_strict_policy(SSL_CTX_get0_param(ctx), "", ca::purpose::client);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // server side: no client certificate asked for
+  }
+
+  p->ioc.emplace(static_cast<int>(p->options.threads));
+  detail::listen(*p, p->acceptor_v4, "127.0.0.1");
+  if (p->options.listen_ipv6) detail::listen(*p, p->acceptor_v6, "::1");
+  for (auto* acceptor : {&p->acceptor_v4, &p->acceptor_v6})
+    if (*acceptor) asio::co_spawn((*acceptor)->get_executor(), detail::accept_loop(p.get(), **acceptor), asio::detached);
+  for (unsigned i = 0; i < p->options.threads; ++i) p->threads.emplace_back([io = &*p->ioc] { io->run(); });
+  return tls_server(std::move(p));
+}
+
+tls_server::tls_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+tls_server::tls_server(tls_server&&) noexcept = default;
+tls_server& tls_server::operator=(tls_server&& other) noexcept {
+  if (this != &other) {
+    close();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+tls_server::~tls_server() { close(); }
+
+std::uint16_t tls_server::port() const noexcept { return impl_->acceptor_v4 ? impl_->acceptor_v4->local_endpoint().port() : 0; }
+
+std::uint16_t tls_server::port_v6() const noexcept {
+  return impl_->acceptor_v6 ? impl_->acceptor_v6->local_endpoint().port() : 0;
+}
+
+std::string tls_server::endpoint() const { return "127.0.0.1:" + std::to_string(port()); }
+
+const std::string& tls_server::name() const noexcept { return impl_->name; }
+
+std::string tls_server::url() const {
+  bool v6 = impl_->name.find(':') != std::string::npos;
+  return "https://" + (v6 ? "[" + impl_->name + "]" : impl_->name) + ":" + std::to_string(v6 ? port_v6() : port()) + "/";
+}
+
+void tls_server::reload(ca::issued_cert identity) {
+  std::vector<ca::issued_cert> identities;
+  identities.push_back(std::move(identity));
+  reload(std::move(identities));
+}
+
+void tls_server::reload(std::vector<ca::issued_cert> identities) {
+  auto next = detail::make_identity_set(std::move(identities));
+  std::lock_guard lock(impl_->identities_mutex);
+  impl_->identities = std::move(next);
+}
+
+std::vector<handshake_record> tls_server::handshakes() const {
+  std::lock_guard lock(impl_->records_mutex);
+  return impl_->records;
+}
+
+bool tls_server::wait_for_handshakes(std::size_t count, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(impl_->records_mutex);
+  return impl_->records_changed.wait_for(lock, timeout, [&] { return impl_->records.size() >= count; });
+}
+
+std::size_t tls_server::plaintext_attempts() const noexcept { return impl_->plaintext.load(); }
+std::size_t tls_server::open_connections() const noexcept { return impl_->open.load(); }
+
+client_options tls_server::client_config() const {
+  bool v6 = impl_->name.find(':') != std::string::npos;
+  harness::client_options o{.host = impl_->name,
+                            .port = v6 ? port_v6() : port(),
+                            .trust = harness::trust{impl_->current_identities()->entries.front().cert.root()}};
+  o.resolve[impl_->name] = {v6 ? "::1" : "127.0.0.1"};
+  if (!impl_->options.alpn.empty()) o.alpn = {impl_->options.alpn.front()};
+  return o;
+}
+
+test_client tls_server::client() const { return test_client(client_config()); }
+
+void tls_server::close() noexcept {
+  if (!impl_ || impl_->closed.exchange(true)) return;
+  // Stopping the io_context abandons every pending operation at once, so a client that never
+  // sends another byte cannot hold close() up; destroying it then frees the sessions.
+  impl_->ioc->stop();
+  for (auto& thread : impl_->threads)
+    if (thread.joinable()) thread.join();
+  impl_->acceptor_v4.reset();
+  impl_->acceptor_v6.reset();
+  impl_->ioc.reset();
+}
+
+}  // namespace tlsfix::harness

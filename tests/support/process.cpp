@@ -1,0 +1,220 @@
+#include "process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace tlsfix::test {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<std::string> merged_environment(const environment& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry = *e;
+    bool overridden = false;
+    for (const auto& [k, v] : extra) overridden = overridden || entry.starts_with(k + "=");
+    if (!overridden) out.push_back(entry);
+  }
+  for (const auto& [k, v] : extra) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+// Spawns with stdout+stderr to `out_fd` and stdin from `in_fd` (or /dev/null when -1).
+pid_t spawn(const std::vector<std::string>& argv, const environment& env, int out_fd, int in_fd) {
+  if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
+  // Its own process group, so that stopping it also stops anything it started.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  auto args = argv;
+  auto envs = merged_environment(env);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0].c_str(), &actions, &attr, pointers(args).data(), pointers(envs).data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  return pid;
+}
+
+int exit_code_of(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+}  // namespace
+
+run_result run(const std::vector<std::string>& argv, const environment& env, std::chrono::milliseconds timeout,
+               const std::string& input) {
+  int out[2], in[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  if (!input.empty() && pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = spawn(argv, env, out[1], in[0]);
+  ::close(out[1]);
+  if (in[0] >= 0) {
+    ::close(in[0]);
+    // Small inputs fit the pipe buffer; tests never feed more.
+    if (::write(in[1], input.data(), input.size()) < 0) {}
+    ::close(in[1]);
+  }
+  run_result result;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  char buffer[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      break;
+    }
+    pollfd p{out[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    ssize_t n = ::read(out[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    result.output.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.exit_code = result.timed_out ? -1 : exit_code_of(status);
+  return result;
+}
+
+bool have_program(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(dirs, dir, ':'))
+    if (::access((fs::path(dir) / program).c_str(), X_OK) == 0) return true;
+  return false;
+}
+
+child::child(const std::vector<std::string>& argv, const environment& env) {
+  char pattern[] = "/tmp/tlsfix-child-XXXXXX";
+  int fd = ::mkstemp(pattern);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  log_ = pattern;
+  try {
+    pid_ = spawn(argv, env, fd, -1);
+  } catch (...) {
+    ::close(fd);
+    fs::remove(log_);
+    throw;
+  }
+  ::close(fd);
+}
+
+child::child(child&& other) noexcept : pid_(std::exchange(other.pid_, -1)), log_(std::exchange(other.log_, {})) {}
+
+child::~child() {
+  stop();
+  std::error_code ignored;
+  if (!log_.empty()) fs::remove(log_, ignored);
+}
+
+bool child::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+std::string child::stop(std::chrono::milliseconds grace) noexcept {
+  if (pid_ > 0) {
+    ::kill(-pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(-pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = -1;
+  }
+  try {
+    std::ifstream in(log_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  } catch (...) {
+    return {};
+  }
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
+    throw std::runtime_error("free_port: cannot bind");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+temp_dir::temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "tlsfix-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+}  // namespace tlsfix::test

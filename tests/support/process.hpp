@@ -1,0 +1,80 @@
+// Test support: run a real program (curl, openssl, nginx, ...) as a child process.
+//
+// `run()` waits for the program and returns its exit status and output; `child` keeps a server
+// running and kills it by PID when it goes out of scope, also when the test fails.
+//
+//   auto r = tlsfix::test::run({"curl", "--cacert", ca.string(), url}, {}, std::chrono::seconds(10));
+//   EXPECT_EQ(r.exit_code, 0) << r.output;
+//   tlsfix::test::child nginx({"nginx", "-c", conf.string(), "-g", "daemon off;"});
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace tlsfix::test {
+
+using environment = std::vector<std::pair<std::string, std::string>>;
+
+struct run_result {
+  int exit_code = -1;     // -1 when killed (timeout) or not started
+  bool timed_out = false;
+  std::string output;     // stdout and stderr, interleaved
+};
+
+// Runs `argv` with the current environment plus `env`, feeding `input` on stdin.
+run_result run(const std::vector<std::string>& argv, const environment& env = {},
+               std::chrono::milliseconds timeout = std::chrono::seconds(30), const std::string& input = {});
+
+// Whether `program` is on PATH.
+bool have_program(const std::string& program);
+
+class child {
+ public:
+  explicit child(const std::vector<std::string>& argv, const environment& env = {});
+  child(child&& other) noexcept;
+  child& operator=(child&&) = delete;
+  child(const child&) = delete;
+  child& operator=(const child&) = delete;
+  ~child();
+
+  pid_t pid() const noexcept { return pid_; }
+  bool running();
+  // SIGTERM, then SIGKILL after `grace`; returns the output so far.
+  std::string stop(std::chrono::milliseconds grace = std::chrono::seconds(3)) noexcept;
+  const std::filesystem::path& log_path() const noexcept { return log_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path log_;
+};
+
+// A port that was free a moment ago, for programs that cannot be told to use port 0.
+std::uint16_t free_port();
+
+// Polls until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
+bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A fresh directory under the temp dir, removed with its contents on destruction.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// The number of open file descriptors of this process (for leak checks).
+std::size_t open_fd_count();
+
+}  // namespace tlsfix::test
