@@ -1,6 +1,7 @@
 #include "tlsfix/ca/certificate.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -51,6 +52,9 @@ certificate certificate::from_pem(std::string_view pem, std::string_view what) {
 
 std::vector<certificate> certificate::chain_from_pem(std::string_view pem, std::string_view what) {
   auto bio = detail::read_bio(pem);
+  // The end of the text is judged by the error queue below, so errors left by earlier calls on this
+  // thread must not be mistaken for damage here.
+  ERR_clear_error();
   std::vector<certificate> certs;
   while (true) {
     x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
@@ -60,11 +64,11 @@ std::vector<certificate> certificate::chain_from_pem(std::string_view pem, std::
   // PEM_read stops with "no start line" at the end of the text; anything else means damage.
   auto queue = detail::drain_openssl_errors();
   bool clean_end = queue.size() == 1 && queue.front().find("no start line") != std::string::npos;
-  if (certs.empty())
-    throw error(std::string(what) + ": no PEM certificate found", "PEM_read_bio_X509", std::move(queue));
   if (!clean_end)
     throw error(std::string(what) + ": certificate " + std::to_string(certs.size() + 1) + " is damaged",
                 "PEM_read_bio_X509", std::move(queue));
+  if (certs.empty())
+    throw error(std::string(what) + ": no PEM certificate found", "PEM_read_bio_X509", std::move(queue));
   return certs;
 }
 

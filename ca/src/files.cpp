@@ -87,7 +87,11 @@ void write_files(const std::vector<file_entry>& files) {
 
 void create_private_directory(const fs::path& path) {
   if (path.has_parent_path() && !fs::exists(path.parent_path())) create_private_directory(path.parent_path());
-  if (::mkdir(path.c_str(), 0700) == 0) return;
+  if (::mkdir(path.c_str(), 0700) == 0) {
+    // mkdir applies the umask, which may even take the owner's own bits away; set the mode exactly.
+    if (::chmod(path.c_str(), 0700) != 0) fail(path, "cannot set mode 0700", errno);
+    return;
+  }
   int err = errno;
   if (err != EEXIST) fail(path, "cannot create directory", err);
   struct stat info {};
