@@ -189,12 +189,13 @@ certificate_authority certificate_authority::make_intermediate(const intermediat
   if (options.path_length && (*options.path_length < 0 || (parent_limit > 0 && *options.path_length >= parent_limit)))
     throw error("intermediate_options.path_length: " + std::to_string(*options.path_length) +
                 " is not allowed below a CA with path length " + std::to_string(parent_limit));
-  std::optional<long> length = options.path_length;
-  if (!length && parent_limit > 0) length = parent_limit - 1;
+  // -1 means no pathlen field: the intermediate may have any number of CAs below it.
+  long length = options.path_length ? *options.path_length : parent_limit > 0 ? parent_limit - 1 : -1;
 
   auto key = private_key::generate(options.key);
   auto subject = detail::make_name(options.common_name.value_or("tlsfix test intermediate " + detail::random_hex(8)));
-  std::string basic = "critical,CA:TRUE" + (length ? ",pathlen:" + std::to_string(*length) : std::string());
+  std::string basic = "critical,CA:TRUE";
+  if (length >= 0) basic.append(",pathlen:").append(std::to_string(length));
   detail::x509_builder builder(subject.get(), key, state_->cert.native(), options.validity);
   builder.add(NID_basic_constraints, basic.c_str())
       .add(NID_key_usage, "critical,keyCertSign,cRLSign")

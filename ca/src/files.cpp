@@ -37,7 +37,9 @@ struct fd_guard {
 
 void write_file(const fs::path& path, std::string_view contents, file_mode mode) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  fs::path temp = dir / ("." + path.filename().string() + ".tmp-" + detail::random_hex(6));
+  std::string temp_name = ".";
+  temp_name.append(path.filename().string()).append(".tmp-").append(detail::random_hex(6));
+  fs::path temp = dir / temp_name;
   {
     fd_guard fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_bits(mode))};
     if (fd.fd < 0) fail(path, "cannot create a file in " + dir.string(), errno);

@@ -5,6 +5,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "tlsfix/ca/certificate_authority.hpp"
 #include "tlsfix/ca/error.hpp"
 #include "tlsfix/ca/files.hpp"
+#include "tlsfix/ca/verify.hpp"
 
 namespace {
 
@@ -241,6 +243,23 @@ TEST_F(WriteToTest, RefusesWhenAnyFileExistsAndLeavesTheOthersUnwritten) {
               AllOf(HasSubstr((base_ / "bundle.pem").string()), HasSubstr("already exists")));
   EXPECT_THAT(entries(base_), UnorderedElementsAre("bundle.pem"));
   EXPECT_EQ(tlsfix::ca::read_file(base_ / "bundle.pem"), "keep me");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(IssuedCertWithoutIntermediates, KeepsLeafKeyAndRootButNotTheChain) {
+  auto root = tlsfix::ca::certificate_authority::create();
+  auto leaf = root.make_intermediate().issue("service.test.local");
+  auto cut = leaf.without_intermediates();
+  ASSERT_EQ(cut.chain().size(), 1u);
+  EXPECT_EQ(cut.cert(), leaf.cert());
+  EXPECT_EQ(cut.key().public_der(), leaf.key().public_der());
+  EXPECT_EQ(cut.root(), leaf.root());
+  EXPECT_EQ(cut.fullchain_pem(), leaf.cert_pem());
+  auto result = tlsfix::ca::verify(cut.cert(), {.roots = {cut.root()}, .untrusted = cut.chain(), .name = "service.test.local"});
+  EXPECT_EQ(result.error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 }
 
 }  // namespace

@@ -111,10 +111,10 @@ TEST_F(TlsServerTest, ServesTheIntermediateAndFailsWithoutIt) {
   EXPECT_EQ(result.peer_chain.size(), 2u);
 
   // The same leaf served without its intermediate cannot be verified.
-  auto leaf_only = ca::certificate_authority::load(intermediate.cert().to_pem(), intermediate.key().to_pem(), {},
-                                                   ca_.root().to_pem())
-                       .issue("service.test.local");
-  ASSERT_EQ(leaf_only.chain().size(), 2u);
+  auto broken = harness::tls_server::start(leaf.without_intermediates(), hello());
+  result = broken.client().handshake();
+  EXPECT_EQ(result.peer_chain.size(), 1u);
+  EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
 }
 
 TEST_F(TlsServerTest, MutualTlsRequiresATrustedClientCertificate) {

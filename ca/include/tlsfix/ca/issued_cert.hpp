@@ -39,6 +39,10 @@ class issued_cert {
   // DER PKCS#12 with key, leaf and intermediates, encrypted with AES-256-CBC (PBKDF2, SHA-256 MAC).
   std::string pkcs12(std::string_view password, std::string_view friendly_name = "tlsfix") const;
 
+  // The same leaf and key with the intermediates left out: what a misconfigured server sends.
+  // For negative tests ("missing intermediate" must fail verification).
+  issued_cert without_intermediates() const { return issued_cert({cert()}, key_, root_); }
+
   // Writes cert.pem, key.pem (0600), fullchain.pem, bundle.pem (0600) and ca.crt into `dir`
   // (created 0700 if missing). All or nothing: refuses if any of them exists.
   void write_to(const std::filesystem::path& dir) const;
