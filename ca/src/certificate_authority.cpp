@@ -9,7 +9,7 @@
 #include "detail/crl_builder.hpp"
 #include "detail/names.hpp"
 #include "detail/time.hpp"
-#include "detail/x509_builder.hpp"
+#include "tlsfix/ca/detail/x509_builder.hpp"
 #include "tlsfix/ca/error.hpp"
 
 namespace tlsfix::ca {
@@ -149,8 +149,6 @@ issued_cert certificate_authority::issue(const cert_request& request) const {
   check_validity(request.validity, "cert_request.validity");
   check_common_name(request.common_name, "cert_request.common_name");
 
-  general_names_ptr sans{sk_GENERAL_NAME_new_null()};
-  if (!sans) detail::throw_openssl("sk_GENERAL_NAME_new_null", "building a subjectAltName");
   for (size_t i = 0; i < request.names.size(); ++i) {
     std::string field = "cert_request.names[" + std::to_string(i) + "]";
     auto name = detail::parse_name(request.names[i], field);
@@ -158,10 +156,6 @@ issued_cert certificate_authority::issue(const cert_request& request) const {
       if (!detail::permits(permitted, name))
         throw error(field + ": '" + request.names[i] + "' is outside the name constraints of this CA (permitted: " +
                     describe(permitted) + "); add it to ca_options.permitted_names");
-    auto entry = detail::to_general_name(name);
-    if (sk_GENERAL_NAME_push(sans.get(), entry.get()) == 0)
-      detail::throw_openssl("sk_GENERAL_NAME_push", "building a subjectAltName");
-    entry.release();  // the stack owns it now
   }
 
   auto key = key_for(request.key);
@@ -172,7 +166,7 @@ issued_cert certificate_authority::issue(const cert_request& request) const {
       .add(NID_ext_key_usage, extended_key_usage(request.usage))
       .add(NID_subject_key_identifier, "hash")
       .add(NID_authority_key_identifier, "keyid:always")
-      .add_i2d(NID_subject_alt_name, sans.get(), false);
+      .add_subject_alt_names(request.names);
   auto leaf = certificate::from_native(builder.sign(state_->key).get());
 
   std::vector<certificate> chain{leaf};

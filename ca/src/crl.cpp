@@ -8,7 +8,7 @@
 #include "detail/bio.hpp"
 #include "detail/crl_builder.hpp"
 #include "detail/time.hpp"
-#include "detail/x509_builder.hpp"
+#include "tlsfix/ca/detail/x509_builder.hpp"
 #include "tlsfix/ca/error.hpp"
 
 namespace tlsfix::ca {

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <utility>
 
-#include "detail/x509_builder.hpp"
+#include "tlsfix/ca/detail/x509_builder.hpp"
 #include "tlsfix/ca/error.hpp"
 
 namespace tlsfix::ca {

@@ -1,4 +1,4 @@
-#include "detail/x509_builder.hpp"
+#include "tlsfix/ca/detail/x509_builder.hpp"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -10,6 +10,7 @@
 #include <array>
 
 #include "detail/bio.hpp"
+#include "detail/names.hpp"
 #include "detail/time.hpp"
 #include "tlsfix/ca/error.hpp"
 
@@ -97,18 +98,28 @@ bool set_public_key(X509* cert, const private_key& key) {
 
 }  // namespace
 
-x509_builder::x509_builder(const X509_NAME* subject, const private_key& subject_key, X509* issuer,
-                           const validity& validity)
-    : cert_(X509_new()), issuer_(issuer) {
+void x509_builder::start(const X509_NAME* subject, X509* issuer, const validity& validity) {
+  cert_.reset(X509_new());
+  issuer_ = issuer;
   if (!cert_) throw_openssl("X509_new", "building a certificate");
   auto serial = random_serial();
   if (X509_set_version(cert_.get(), X509_VERSION_3) != 1 || X509_set_serialNumber(cert_.get(), serial.get()) != 1 ||
       X509_set_subject_name(cert_.get(), subject) != 1 ||
-      X509_set_issuer_name(cert_.get(), issuer ? X509_get_subject_name(issuer) : subject) != 1 ||
-      !set_public_key(cert_.get(), subject_key))
+      X509_set_issuer_name(cert_.get(), issuer ? X509_get_subject_name(issuer) : subject) != 1)
     throw_openssl("X509_set_*", "building a certificate");
   set_time(X509_getm_notBefore(cert_.get()), validity.not_before);
   set_time(X509_getm_notAfter(cert_.get()), validity.not_after);
+}
+
+x509_builder::x509_builder(const X509_NAME* subject, const private_key& subject_key, X509* issuer,
+                           const validity& validity) {
+  start(subject, issuer, validity);
+  if (!set_public_key(cert_.get(), subject_key)) throw_openssl("X509_PUBKEY_set0_param", "setting the public key");
+}
+
+x509_builder::x509_builder(const X509_NAME* subject, EVP_PKEY* subject_key, X509* issuer, const validity& validity) {
+  start(subject, issuer, validity);
+  if (X509_set_pubkey(cert_.get(), subject_key) != 1) throw_openssl("X509_set_pubkey", "setting the public key");
 }
 
 x509_builder& x509_builder::add(int nid, const char* value) {
@@ -127,8 +138,24 @@ x509_builder& x509_builder::add_i2d(int nid, void* value, bool critical) {
   return *this;
 }
 
+x509_builder& x509_builder::add_subject_alt_names(const std::vector<std::string>& names) {
+  general_names_ptr sans{sk_GENERAL_NAME_new_null()};
+  if (!sans) throw_openssl("sk_GENERAL_NAME_new_null", "building a subjectAltName");
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto entry = to_general_name(parse_name(names[i], "names[" + std::to_string(i) + "]"));
+    if (sk_GENERAL_NAME_push(sans.get(), entry.get()) == 0)
+      throw_openssl("sk_GENERAL_NAME_push", "building a subjectAltName");
+    entry.release();  // the stack owns it now
+  }
+  return add_i2d(NID_subject_alt_name, sans.get(), false);
+}
+
 x509_ptr x509_builder::sign(const private_key& issuer_key) {
-  if (X509_sign(cert_.get(), issuer_key.native(), digest_for(issuer_key.type())) <= 0)
+  return sign(issuer_key.native(), digest_for(issuer_key.type()));
+}
+
+x509_ptr x509_builder::sign(EVP_PKEY* issuer_key, const EVP_MD* digest) {
+  if (X509_sign(cert_.get(), issuer_key, digest) <= 0)
     throw_openssl("X509_sign", "signing a certificate");
   // A key written with X509_PUBKEY_set0_param has no cached EVP_PKEY, which verification and
   // SSL_use_certificate need; parsing the DER back decodes it the fast (legacy ASN.1) way.

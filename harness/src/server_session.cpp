@@ -135,11 +135,11 @@ asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket)
 
   stream_type stream(std::move(socket), server->ctx);
   SSL* ssl = stream.native_handle();
-  handshake_state state{server->current_identities()};
+  handshake_state state{server->current_identities(), server->answer_unknown_names};
   SSL_set_ex_data(ssl, handshake_state_index(), &state);
   // The first identity serves clients that send no SNI; the SNI callback may switch it.
   const auto& fallback = state.identities->entries.front();
-  SSL_use_cert_and_key(ssl, fallback.cert.cert().native(), fallback.cert.key().native(), fallback.chain.get(), 1);
+  SSL_use_cert_and_key(ssl, fallback.leaf.native(), fallback.key.get(), fallback.chain.get(), 1);
 
   stream.next_layer().expires_after(server->options.handshake_timeout);
   boost::system::error_code ec;

@@ -43,12 +43,13 @@ int on_servername(SSL* ssl, int* alert, void*) {
   const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (state == nullptr || sni == nullptr) return SSL_TLSEXT_ERR_OK;
   const identity_entry* entry = state->identities->find(sni);
+  if (entry == nullptr && state->answer_unknown_names) return SSL_TLSEXT_ERR_OK;  // keep the fallback
   if (entry == nullptr) {
     state->unknown_name = true;
     *alert = SSL_AD_UNRECOGNIZED_NAME;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
-  if (SSL_use_cert_and_key(ssl, entry->cert.cert().native(), entry->cert.key().native(), entry->chain.get(), 1) != 1) {
+  if (SSL_use_cert_and_key(ssl, entry->leaf.native(), entry->key.get(), entry->chain.get(), 1) != 1) {
     *alert = SSL_AD_INTERNAL_ERROR;
     return SSL_TLSEXT_ERR_ALERT_FATAL;
   }
@@ -122,17 +123,34 @@ int handshake_state_index() {
   return index;
 }
 
-std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities) {
-  if (identities.empty()) throw ca::error("tls_server: at least one identity is required");
+identity_entry make_identity(const ca::certificate& leaf, EVP_PKEY* key, const std::vector<ca::certificate>& chain,
+                             const ca::certificate& root) {
+  identity_entry entry{leaf, ca::up_ref(key), ca::x509_stack_ptr{sk_X509_new_null()}, root, {}};
+  if (!entry.chain) ca::detail::throw_openssl("sk_X509_new_null", "building a chain");
+  for (const auto& cert : chain)
+    if (X509_add_cert(entry.chain.get(), cert.native(), X509_ADD_FLAG_UP_REF) != 1)
+      ca::detail::throw_openssl("X509_add_cert", "building a chain");
+  for (const auto& san : leaf.subject_alt_names())
+    if (san.starts_with("DNS:")) entry.dns_names.push_back(lower(san.substr(4)));
+  return entry;
+}
+
+identity_entry make_identity(const ca::issued_cert& identity) {
+  std::vector<ca::certificate> above(identity.chain().begin() + 1, identity.chain().end());
+  return make_identity(identity.cert(), identity.key().native(), above, identity.root());
+}
+
+std::shared_ptr<const identity_set> make_identity_set(std::vector<identity_entry> entries) {
+  if (entries.empty()) throw ca::error("tls_server: at least one identity is required");
   auto set = std::make_shared<identity_set>();
-  for (auto& identity : identities) {
-    std::vector<std::string> names;
-    for (const auto& san : identity.cert().subject_alt_names())
-      if (san.starts_with("DNS:")) names.push_back(lower(san.substr(4)));
-    auto chain = intermediates(identity);
-    set->entries.push_back({std::move(identity), std::move(chain), std::move(names)});
-  }
+  set->entries = std::move(entries);
   return set;
+}
+
+std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities) {
+  std::vector<identity_entry> entries;
+  for (const auto& identity : identities) entries.push_back(make_identity(identity));
+  return make_identity_set(std::move(entries));
 }
 
 std::shared_ptr<const identity_set> server_state::current_identities() {
@@ -172,22 +190,31 @@ tls_server tls_server::start(ca::issued_cert identity, handler h, server_options
 }
 
 tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h, server_options options) {
+  std::vector<detail::identity_entry> entries;
+  for (const auto& identity : identities) entries.push_back(detail::make_identity(identity));
+  return detail::server_access::start(std::move(entries), std::move(h), std::move(options));
+}
+
+tls_server detail::server_access::start(std::vector<identity_entry> identities, harness::handler h,
+                                        server_options options, bool answer_unknown_names,
+                                        const std::function<void(SSL_CTX*)>& configure) {
   if (options.threads == 0) throw ca::error("server_options.threads: must be at least 1");
   if (options.client_auth != client_auth::none && !options.client_trust)
     throw ca::error("server_options.client_trust: required when client_auth is optional or required");
   if (std::visit([](const auto& f) { return !f; }, h)) throw ca::error("tls_server: the handler is empty");
 
-  auto p = std::make_unique<impl>();
-  p->identities = detail::make_identity_set(std::move(identities));
+  auto p = std::make_unique<tls_server::impl>();
+  p->identities = make_identity_set(std::move(identities));
+  p->answer_unknown_names = answer_unknown_names;
   p->handler = std::move(h);
-  p->alpn = detail::alpn_wire(options.alpn);
+  p->alpn = alpn_wire(options.alpn);
   p->options = std::move(options);
 
   const auto& first = p->identities->entries.front();
   if (!first.dns_names.empty() && !first.dns_names.front().starts_with("*.")) {
     p->name = first.dns_names.front();
   } else {
-    for (const auto& san : first.cert.cert().subject_alt_names())
+    for (const auto& san : first.leaf.subject_alt_names())
       if (san.starts_with("IP:")) {
         p->name = san.substr(3);
         break;
@@ -196,9 +223,9 @@ tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h,
   if (p->name.empty()) p->name = "127.0.0.1";
 
   SSL_CTX* ctx = p->ctx.native_handle();
-  detail::harden(ctx, p->options.versions);
-  SSL_CTX_set_tlsext_servername_callback(ctx, detail::on_servername);
-  SSL_CTX_set_alpn_select_cb(ctx, detail::on_alpn, p.get());
+  harden(ctx, p->options.versions);
+  SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+  SSL_CTX_set_alpn_select_cb(ctx, on_alpn, p.get());
   if (p->options.client_auth != client_auth::none) {
     p->options.client_trust->install(ctx);
     for (const auto& root : p->options.client_trust->roots())
@@ -211,11 +238,13 @@ tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h,
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // server side: no client certificate asked for
   }
 
+  if (configure) configure(ctx);
+
   p->ioc.emplace(static_cast<int>(p->options.threads));
-  detail::listen(*p, p->acceptor_v4, "127.0.0.1");
-  if (p->options.listen_ipv6) detail::listen(*p, p->acceptor_v6, "::1");
+  listen(*p, p->acceptor_v4, "127.0.0.1");
+  if (p->options.listen_ipv6) listen(*p, p->acceptor_v6, "::1");
   for (auto* acceptor : {&p->acceptor_v4, &p->acceptor_v6})
-    if (*acceptor) asio::co_spawn((*acceptor)->get_executor(), detail::accept_loop(p.get(), **acceptor), asio::detached);
+    if (*acceptor) asio::co_spawn((*acceptor)->get_executor(), accept_loop(p.get(), **acceptor), asio::detached);
   for (unsigned i = 0; i < p->options.threads; ++i) p->threads.emplace_back([io = &*p->ioc] { io->run(); });
   return tls_server(std::move(p));
 }
@@ -275,7 +304,7 @@ client_options tls_server::client_config() const {
   bool v6 = impl_->name.find(':') != std::string::npos;
   harness::client_options o{.host = impl_->name,
                             .port = v6 ? port_v6() : port(),
-                            .trust = harness::trust{impl_->current_identities()->entries.front().cert.root()}};
+                            .trust = harness::trust{impl_->current_identities()->entries.front().root}};
   o.resolve[impl_->name] = {v6 ? "::1" : "127.0.0.1"};
   if (!impl_->options.alpn.empty()) o.alpn = {impl_->options.alpn.front()};
   return o;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,11 +20,20 @@
 
 namespace tlsfix::harness::detail {
 
+// What a server presents for one name. Raw parts rather than an issued_cert, so that impostors
+// can serve what tlsfix would never issue (weak keys, intermediates as leaves).
 struct identity_entry {
-  ca::issued_cert cert;
-  ca::x509_stack_ptr chain;             // intermediates, prebuilt for SSL_use_cert_and_key
+  ca::certificate leaf;
+  ca::evp_pkey_ptr key;
+  ca::x509_stack_ptr chain;             // sent after the leaf, in this order
+  ca::certificate root;                 // what a client of this identity should trust
   std::vector<std::string> dns_names;   // lower case, wildcards included
 };
+
+identity_entry make_identity(const ca::issued_cert& identity);
+// `leaf` with `key`, followed by `chain` exactly as given.
+identity_entry make_identity(const ca::certificate& leaf, EVP_PKEY* key, const std::vector<ca::certificate>& chain,
+                             const ca::certificate& root);
 
 // An immutable snapshot; reload() swaps in a new one and running handshakes keep theirs.
 struct identity_set {
@@ -35,12 +45,16 @@ struct identity_set {
 // Per-connection data the OpenSSL callbacks reach through SSL ex_data.
 struct handshake_state {
   std::shared_ptr<const identity_set> identities;
+  bool answer_unknown_names = false;
   bool unknown_name = false;
 };
 int handshake_state_index();
 
 struct server_state {
   server_options options;
+  // Impostors only: serve the first identity whatever name the client asks for, so that the
+  // client's own name check is what fails.
+  bool answer_unknown_names = false;
   harness::handler handler;
   std::string name;
   std::vector<unsigned char> alpn;
@@ -66,6 +80,13 @@ struct server_state {
 };
 
 std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities);
+
+// Starts a server as tls_server::start does, with the impostors' extra knobs: `configure` runs on
+// the SSL_CTX after tlsfix's own settings (e.g. to allow only TLS 1.0).
+struct server_access {
+  static tls_server start(std::vector<identity_entry> identities, harness::handler h, server_options options,
+                          bool answer_unknown_names = false, const std::function<void(SSL_CTX*)>& configure = {});
+};
 
 boost::asio::awaitable<void> serve_connection(server_state* server, boost::asio::ip::tcp::socket socket);
 

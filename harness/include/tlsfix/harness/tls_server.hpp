@@ -35,6 +35,10 @@
 
 namespace tlsfix::harness {
 
+namespace detail {
+struct server_access;
+}
+
 using http_handler = std::function<http_response(const http_request&)>;
 // Called once per received line (without the '\n'); the returned text is sent back followed by
 // '\n'. Returning nullopt closes the connection.
@@ -101,6 +105,7 @@ class tls_server {
   void close() noexcept;
 
  private:
+  friend struct detail::server_access;
   struct impl;
   explicit tls_server(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
