@@ -16,6 +16,18 @@ std::string verify_result::message() const {
   return text;
 }
 
+int strict_verify_callback(int preverify_ok, X509_STORE_CTX* ctx) {
+  if (preverify_ok != 1 || X509_STORE_CTX_get_error_depth(ctx) != 0) return preverify_ok;
+  // A leaf with CA:TRUE could sign certificates for any name below it: RFC 5280 and the CA/B
+  // Forum forbid it, OpenSSL does not check it.
+  X509* leaf = X509_STORE_CTX_get_current_cert(ctx);
+  if (leaf != nullptr && (X509_get_extension_flags(leaf) & EXFLAG_CA) != 0) {
+    X509_STORE_CTX_set_error(ctx, X509_V_ERR_INVALID_NON_CA);
+    return 0;
+  }
+  return 1;
+}
+
 void apply_strict_policy(X509_VERIFY_PARAM* param, std::string_view name, ca::purpose purpose) {
   bool server = purpose == ca::purpose::server;
   if (X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT) != 1 ||
@@ -70,6 +82,7 @@ verify_result verify(const certificate& leaf, const verify_options& options) {
   x509_store_ctx_ptr ctx{X509_STORE_CTX_new()};
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf.native(), untrusted.get()) != 1)
     detail::throw_openssl("X509_STORE_CTX_init", "verifying");
+  X509_STORE_CTX_set_verify_cb(ctx.get(), strict_verify_callback);
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   apply_strict_policy(param, options.name, options.purpose);
   if (options.at) X509_VERIFY_PARAM_set_time(param, detail::to_time_t(*options.at));

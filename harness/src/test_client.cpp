@@ -68,6 +68,7 @@ asio::ssl::context make_context(const client_options& o) {
   asio::ssl::context ctx(asio::ssl::context::tls_client);
   detail::harden(ctx.native_handle(), o.versions);
   o.trust.install(ctx);
+  SSL_CTX_set_verify(ctx.native_handle(), SSL_VERIFY_PEER, ca::strict_verify_callback);
   if (o.identity) {
     auto chain = detail::intermediates(*o.identity);
     if (SSL_CTX_use_cert_and_key(ctx.native_handle(), o.identity->cert().native(), o.identity->key().native(),

@@ -10,6 +10,7 @@
 
 #include "tlsfix/ca.hpp"
 #include "tlsfix/harness/handshake_record.hpp"
+#include "tlsfix/harness/impostor.hpp"
 #include "tlsfix/harness/test_client.hpp"
 #include "tlsfix/harness/tls_server.hpp"
 #include "tlsfix/harness/tls_version.hpp"

@@ -52,6 +52,11 @@ struct verify_result {
 
 verify_result verify(const certificate& leaf, const verify_options& options);
 
+// The checks OpenSSL's verifier leaves out, as an X509 verify callback (SSL_CTX_set_verify,
+// X509_STORE_CTX_set_verify_cb): an end-entity certificate must not be a CA (CA:TRUE), else
+// X509_V_ERR_INVALID_NON_CA. Used by `verify` and by every harness client and server.
+int strict_verify_callback(int preverify_ok, X509_STORE_CTX* ctx);
+
 // Applies the strict policy to a verify param (a store's, or an SSL's via SSL_get0_param): the
 // one definition shared by `verify` and the harness. Throws `error` for an empty server name.
 void apply_strict_policy(X509_VERIFY_PARAM* param, std::string_view name, ca::purpose purpose);

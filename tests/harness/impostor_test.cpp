@@ -1,0 +1,181 @@
+// The impostor catalog against tlsfix's own client and against clients broken on purpose: each
+// broken client must be caught on exactly the entries its flaw lets through.
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <tlsfix/harness.hpp>
+
+namespace {
+
+using namespace tlsfix;
+using ::testing::IsSupersetOf;
+using ::testing::UnorderedElementsAreArray;
+
+// The catalog is started once: its servers are read-only and every test only dials them.
+class ImpostorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { catalog_ = new harness::impostor_catalog(harness::impostor_catalog::start()); }
+  static void TearDownTestSuite() {
+    delete catalog_;
+    catalog_ = nullptr;
+  }
+  static harness::impostor_catalog* catalog_;
+};
+harness::impostor_catalog* ImpostorTest::catalog_ = nullptr;
+
+std::set<std::string> failed_entries(const harness::check_report& report) {
+  std::set<std::string> names;
+  for (const auto& row : report.rows)
+    if (!row.skipped && !row.passed) names.insert(row.entry.name);
+  return names;
+}
+
+TEST_F(ImpostorTest, CatalogHoldsEveryEntryOnItsOwnPort) {
+  std::set<std::string> names;
+  std::set<std::uint16_t> ports;
+  for (const auto& e : catalog_->entries()) {
+    names.insert(e.name);
+    ports.insert(e.port);
+    EXPECT_NE(e.port, 0) << e.name;
+  }
+  EXPECT_EQ(names.size(), catalog_->entries().size()) << "names are unique";
+  EXPECT_EQ(ports.size(), catalog_->entries().size()) << "every entry is its own server";
+  EXPECT_THAT(names, IsSupersetOf({"expired", "not-yet-valid", "wrong-host", "wildcard-too-deep", "self-signed",
+                                   "untrusted-root", "lookalike-root", "incomplete-chain", "reversed-chain",
+                                   "leaf-is-ca", "client-eku", "cn-only", "sha1", "rsa-1024", "outside-constraints",
+                                   "revoked", "ip-not-in-san", "tls1.0", "tls1.1", "plaintext", "good",
+                                   "no-common-name", "rsa-4096", "ecdsa-p384", "ed25519", "many-sans"}));
+}
+
+TEST_F(ImpostorTest, TlsfixTestClientPassesTheWholeCatalogStrictly) {
+  auto report = harness::check_client(*catalog_, harness::strict_test_client(*catalog_), {.strict = true});
+  EXPECT_TRUE(report.passed()) << report.table();
+  for (const auto& row : report.rows) {
+    if (row.entry.expected == harness::expectation::reject && !row.skipped) {
+      EXPECT_THAT(row.detail, ::testing::HasSubstr(row.entry.expected_error)) << row.entry.name;
+    }
+  }
+}
+
+TEST_F(ImpostorTest, EachCertificateImpostorFailsWithItsSpecificVerifyError) {
+  for (const auto& e : catalog_->entries()) {
+    if (e.expected_verify_error == 0 || e.tier == harness::tier::revocation) continue;
+    harness::test_client client{{.host = e.host, .port = e.port, .trust = catalog_->trust(),
+                                 .resolve = {{e.host, {"127.0.0.1"}}}}};
+    auto result = client.handshake();
+    EXPECT_EQ(result.verify_error, e.expected_verify_error) << e.name << ": " << result.message();
+  }
+}
+
+TEST_F(ImpostorTest, RevokedEntryIsListedInTheCatalogCrl) {
+  const auto& revoked = catalog_->entry("revoked");
+  harness::test_client client{{.host = revoked.host, .port = revoked.port, .trust = catalog_->trust(),
+                               .resolve = {{revoked.host, {"127.0.0.1"}}}}};
+  auto result = client.handshake();
+  ASSERT_TRUE(result.ok()) << "only a revocation check can catch it: " << result.message();
+  auto crl = ca::crl::from_pem(ca::read_file(catalog_->crl_file()));
+  auto verdict = ca::verify(result.peer_chain[0], {.roots = catalog_->trust().roots(), .name = revoked.host, .crls = {crl}});
+  EXPECT_EQ(verdict.error, X509_V_ERR_CERT_REVOKED);
+}
+
+// Clients broken on purpose, written only for these tests.
+enum class flaw { none, verify_none, no_hostname_check, ignores_time, trusts_system_store, accepts_common_name };
+
+harness::connect_outcome openssl_client(const harness::impostor_catalog& catalog, const harness::impostor& e, flaw f) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  if (f == flaw::trusts_system_store) SSL_CTX_set_default_verify_paths(ctx);
+  SSL_CTX_load_verify_locations(ctx, catalog.trust().ca_file().c_str(), nullptr);
+  SSL_CTX_set_verify(ctx, f == flaw::verify_none ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, nullptr);
+  BIO* bio = BIO_new_connect(("127.0.0.1:" + std::to_string(e.port)).c_str());
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_bio(ssl, bio, bio);
+  bool ip = e.host == "127.0.0.1";
+  if (!ip) SSL_set_tlsext_host_name(ssl, e.host.c_str());
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+  if (f != flaw::no_hostname_check) {
+    if (ip) X509_VERIFY_PARAM_set1_ip_asc(param, e.host.c_str());
+    else X509_VERIFY_PARAM_set1_host(param, e.host.c_str(), 0);
+    X509_VERIFY_PARAM_set_hostflags(param, f == flaw::accepts_common_name ? 0 : X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  }
+  if (f == flaw::ignores_time) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
+  harness::connect_outcome outcome;
+  if (SSL_connect(ssl) == 1) {
+    static const char request[] = "GET / HTTP/1.1\r\nHost: impostor\r\nConnection: close\r\n\r\n";
+    char reply[64];
+    outcome.connected = SSL_write(ssl, request, sizeof request - 1) > 0 && SSL_read(ssl, reply, sizeof reply) > 0;
+    outcome.detail = "connected";
+  } else {
+    outcome.detail = X509_verify_cert_error_string(SSL_get_verify_result(ssl));
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  return outcome;
+}
+
+harness::check_report check(const harness::impostor_catalog& catalog, flaw f, bool strict) {
+  return harness::check_client(catalog, [&](const harness::impostor& e) { return openssl_client(catalog, e, f); },
+                               {.strict = strict});
+}
+
+TEST_F(ImpostorTest, CarefulOpensslClientPassesTheBaselineButNotTheStrictTier) {
+  EXPECT_TRUE(check(*catalog_, flaw::none, false).passed()) << check(*catalog_, flaw::none, false).table();
+  EXPECT_THAT(failed_entries(check(*catalog_, flaw::none, true)), UnorderedElementsAreArray({"leaf-is-ca"}));
+}
+
+TEST_F(ImpostorTest, ClientThatDoesNotVerifyIsCaughtOnEveryCertificateImpostor) {
+  auto failed = failed_entries(check(*catalog_, flaw::verify_none, false));
+  EXPECT_THAT(failed, UnorderedElementsAreArray({"expired", "not-yet-valid", "wrong-host", "wildcard-too-deep",
+                                                 "self-signed", "untrusted-root", "lookalike-root", "incomplete-chain",
+                                                 "reversed-chain", "client-eku", "sha1", "rsa-1024",
+                                                 "outside-constraints", "ip-not-in-san", "system-store"}));
+}
+
+TEST_F(ImpostorTest, ClientWithoutHostnameCheckIsCaughtOnTheNameEntries) {
+  EXPECT_THAT(failed_entries(check(*catalog_, flaw::no_hostname_check, true)),
+              UnorderedElementsAreArray({"wrong-host", "wildcard-too-deep", "ip-not-in-san", "cn-only", "leaf-is-ca"}));
+}
+
+TEST_F(ImpostorTest, ClientThatIgnoresTimeIsCaughtOnExpiredAndNotYetValid) {
+  EXPECT_THAT(failed_entries(check(*catalog_, flaw::ignores_time, false)),
+              UnorderedElementsAreArray({"expired", "not-yet-valid"}));
+}
+
+TEST_F(ImpostorTest, ClientThatTrustsTheSystemStoreIsCaught) {
+  for (const auto& [name, value] : catalog_->environment()) ::setenv(name.c_str(), value.c_str(), 1);
+  auto failed = failed_entries(check(*catalog_, flaw::trusts_system_store, false));
+  for (const auto& [name, value] : catalog_->environment()) ::unsetenv(name.c_str());
+  EXPECT_THAT(failed, UnorderedElementsAreArray({"system-store"}));
+}
+
+TEST_F(ImpostorTest, ClientThatAcceptsTheCommonNameIsCaughtInTheStrictTier) {
+  EXPECT_THAT(failed_entries(check(*catalog_, flaw::accepts_common_name, true)),
+              UnorderedElementsAreArray({"cn-only", "leaf-is-ca"}));
+}
+
+TEST_F(ImpostorTest, ReportTableNamesEveryEntryAndTheVerdict) {
+  auto report = check(*catalog_, flaw::ignores_time, false);
+  auto table = report.table();
+  for (const auto& e : catalog_->entries()) EXPECT_THAT(table, ::testing::HasSubstr(e.name));
+  EXPECT_THAT(table, ::testing::HasSubstr("FAIL: 2 of"));
+  EXPECT_FALSE(report.passed());
+  EXPECT_EQ(report.failures(), 2u);
+}
+
+TEST_F(ImpostorTest, AClientThatThrowsCountsAsRejecting) {
+  auto report = harness::check_client(*catalog_, [](const harness::impostor&) -> harness::connect_outcome {
+    throw std::runtime_error("no route");
+  });
+  EXPECT_THAT(failed_entries(report), UnorderedElementsAreArray({"good", "no-common-name", "ecdsa-p384", "ed25519",
+                                                                 "many-sans", "rsa-4096"}));
+  EXPECT_EQ(report.rows.front().detail, "no route");
+}
+
+}  // namespace
