@@ -288,7 +288,9 @@ std::vector<std::pair<std::string, std::uint16_t>> impostor_catalog::hosts() con
 }
 
 std::vector<std::pair<std::string, std::string>> impostor_catalog::environment() const {
-  return {{"SSL_CERT_DIR", impl_->decoy_store->path().parent_path().string()}};
+  // Both of OpenSSL's default locations, so that the machine's real store plays no part.
+  return {{"SSL_CERT_FILE", impl_->decoy_store->path().string()},
+          {"SSL_CERT_DIR", impl_->decoy_store->path().parent_path().string()}};
 }
 
 void impostor_catalog::close() noexcept {

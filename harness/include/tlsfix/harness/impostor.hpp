@@ -71,8 +71,8 @@ class impostor_catalog {
   // Every host name with its port and 127.0.0.1, for curl --resolve and hosts files.
   std::vector<std::pair<std::string, std::uint16_t>> hosts() const;
 
-  // The decoy system store: OpenSSL's SSL_CERT_DIR pointing at a directory whose only root signed
-  // the "system-store" entry. Run the client under test with it: a client that trusts the
+  // The decoy system store: OpenSSL's SSL_CERT_FILE and SSL_CERT_DIR pointing at a root that
+  // signed the "system-store" entry and nothing else. Run the client under test with it: a client that trusts the
   // default store besides the given root is then caught.
   std::vector<std::pair<std::string, std::string>> environment() const;
 
