@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -108,6 +109,12 @@ run_result run(const std::vector<std::string>& argv, const environment& env, std
   return result;
 }
 
+std::ostream& operator<<(std::ostream& out, const run_result& r) {
+  if (r.timed_out) out << "timed out";
+  else out << "exit " << r.exit_code;
+  return out << ", output:\n" << r.output;
+}
+
 bool have_program(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::stringstream dirs(path ? path : "/usr/bin:/bin");
@@ -143,7 +150,11 @@ child::~child() {
 bool child::running() {
   if (pid_ <= 0) return false;
   int status = 0;
-  return ::waitpid(pid_, &status, WNOHANG) == 0;
+  if (::waitpid(pid_, &status, WNOHANG) == 0) return true;
+  // Reaped (or gone): forget the PID, so that stop() never signals a process group that a new
+  // process may have taken over since.
+  pid_ = -1;
+  return false;
 }
 
 std::string child::stop(std::chrono::milliseconds grace) noexcept {
@@ -198,6 +209,38 @@ bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+bool have_ipv6_loopback() {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+listening_child start_listening(const std::function<std::vector<std::string>(std::uint16_t)>& argv_for,
+                                const environment& env, int attempts, std::chrono::milliseconds timeout) {
+  std::string program, last_output;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    std::uint16_t port = free_port();
+    auto argv = argv_for(port);
+    program = argv.empty() ? "" : argv.front();
+    child process(argv, env);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Checked in turn, so that a server that died is noticed at once and a port that someone
+    // else holds is not mistaken for this server listening.
+    while (process.running() && std::chrono::steady_clock::now() < deadline) {
+      if (wait_for_port(port, std::chrono::milliseconds(100)))
+        if (process.running()) return {std::move(process), port};
+    }
+    last_output = process.stop();
+  }
+  throw std::runtime_error("start_listening: " + program + " did not listen after " +
+                           std::to_string(attempts) + " attempts; its output:\n" + last_output);
 }
 
 temp_dir::temp_dir() {

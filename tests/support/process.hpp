@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <iosfwd>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +28,9 @@ struct run_result {
   bool timed_out = false;
   std::string output;     // stdout and stderr, interleaved
 };
+
+// "exit 60, output:\n..." so that `EXPECT_EQ(r.exit_code, 0) << r` shows what the program said.
+std::ostream& operator<<(std::ostream& out, const run_result& r);
 
 // Runs `argv` with the current environment plus `env`, feeding `input` on stdin.
 run_result run(const std::vector<std::string>& argv, const environment& env = {},
@@ -59,6 +64,23 @@ std::uint16_t free_port();
 
 // Polls until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Whether [::1] can be bound here (containers often run with IPv6 disabled).
+bool have_ipv6_loopback();
+
+struct listening_child {
+  child process;
+  std::uint16_t port = 0;
+};
+
+// Starts a server that must be told its port up front (nginx, HAProxy): picks a free port, lets
+// `argv_for(port)` write any configuration and return the command line, starts it and waits until
+// the port accepts connections. Another process may take the port between free_port() and the
+// server's bind; when the server exits before listening, it tries again on a new port, up to
+// `attempts` times, then throws with the server's output.
+listening_child start_listening(const std::function<std::vector<std::string>(std::uint16_t port)>& argv_for,
+                                const environment& env = {}, int attempts = 3,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // A fresh directory under the temp dir, removed with its contents on destruction.
 class temp_dir {
