@@ -45,7 +45,10 @@ const std::filesystem::path& trust::ca_file() const {
 
 std::vector<std::pair<std::string, std::string>> trust::environment() const {
   std::string path = ca_file().string();
+  // The CA file's own directory doubles as an empty CA directory (OpenSSL looks there only for
+  // <hash>.0 names), so that OpenSSL-based programs cannot fall back to the machine's store.
   return {{"SSL_CERT_FILE", path},
+          {"SSL_CERT_DIR", ca_file().parent_path().string()},
           {"CURL_CA_BUNDLE", path},
           {"REQUESTS_CA_BUNDLE", path},
           {"NODE_EXTRA_CA_CERTS", path},
@@ -55,7 +58,9 @@ std::vector<std::pair<std::string, std::string>> trust::environment() const {
 std::vector<std::string> trust::curl_args(const std::string& name, std::uint16_t port, const std::string& address) const {
   // curl wants an IPv6 address in brackets inside --resolve.
   std::string addr = address.find(':') != std::string::npos && address.front() != '[' ? "[" + address + "]" : address;
-  return {"--cacert", ca_file().string(), "--resolve", name + ":" + std::to_string(port) + ":" + addr};
+  // --capath too: curl otherwise still consults its built-in CA directory (/etc/ssl/certs).
+  return {"--cacert", ca_file().string(), "--capath", ca_file().parent_path().string(), "--resolve",
+          name + ":" + std::to_string(port) + ":" + addr};
 }
 
 }  // namespace tlsfix::harness

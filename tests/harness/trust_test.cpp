@@ -41,17 +41,19 @@ TEST(TrustTest, EnvironmentPointsEveryKnownClientAtTheCaFile) {
   harness::trust roots{ca::certificate_authority::create().root()};
   std::string file = roots.ca_file().string();
   EXPECT_THAT(roots.environment(),
-              ElementsAre(Pair("SSL_CERT_FILE", file), Pair("CURL_CA_BUNDLE", file), Pair("REQUESTS_CA_BUNDLE", file),
+              ElementsAre(Pair("SSL_CERT_FILE", file), Pair("SSL_CERT_DIR", roots.ca_file().parent_path().string()),
+                          Pair("CURL_CA_BUNDLE", file), Pair("REQUESTS_CA_BUNDLE", file),
                           Pair("NODE_EXTRA_CA_CERTS", file), Pair("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", file)));
 }
 
 TEST(TrustTest, CurlArgumentsResolveTheNameToLoopback) {
   harness::trust roots{ca::certificate_authority::create().root()};
   std::string file = roots.ca_file().string();
+  std::string dir = roots.ca_file().parent_path().string();
   EXPECT_THAT(roots.curl_args("service.test.local", 8443),
-              ElementsAre("--cacert", file, "--resolve", "service.test.local:8443:127.0.0.1"));
+              ElementsAre("--cacert", file, "--capath", dir, "--resolve", "service.test.local:8443:127.0.0.1"));
   EXPECT_THAT(roots.curl_args("service.test.local", 8443, "::1"),
-              ElementsAre("--cacert", file, "--resolve", "service.test.local:8443:[::1]"));
+              ElementsAre("--cacert", file, "--capath", dir, "--resolve", "service.test.local:8443:[::1]"));
 }
 
 TEST(TrustTest, InstallReplacesTheStoreAndTurnsOnVerification) {

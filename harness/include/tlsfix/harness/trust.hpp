@@ -8,7 +8,8 @@
 //   roots.install(ssl_ctx);                          // an SSL_CTX* or boost::asio::ssl::context
 //   auto env = roots.environment();                  // SSL_CERT_FILE=..., CURL_CA_BUNDLE=..., ...
 //   auto args = roots.curl_args("service.test.local", server.port());
-//   // {"--cacert", "/tmp/tlsfix-XXXX/ca.pem", "--resolve", "service.test.local:4431:127.0.0.1"}
+//   // {"--cacert", "/tmp/tlsfix-XXXX/ca.pem", "--capath", "/tmp/tlsfix-XXXX",
+//   //  "--resolve", "service.test.local:4431:127.0.0.1"}
 #pragma once
 
 #include <openssl/types.h>
@@ -44,10 +45,12 @@ class trust {
   const std::filesystem::path& ca_file() const;
 
   // SSL_CERT_FILE, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS and
-  // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, all pointing at ca_file().
+  // GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, all pointing at ca_file(); SSL_CERT_DIR at a directory
+  // with no roots, so that OpenSSL's default store holds these roots and nothing else.
   std::vector<std::pair<std::string, std::string>> environment() const;
 
-  // --cacert and --resolve arguments so that curl dials `name` on loopback and verifies it.
+  // --cacert, --capath (rootless) and --resolve arguments: curl dials `name` on loopback and
+  // trusts these roots only.
   std::vector<std::string> curl_args(const std::string& name, std::uint16_t port,
                                      const std::string& address = "127.0.0.1") const;
 
