@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,26 +46,39 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 }
 
 // Spawns with stdout+stderr to `out_fd` and stdin from `in_fd` (or /dev/null when -1).
+// fork+exec rather than posix_spawn, for PR_SET_PDEATHSIG: a server started by a test dies with
+// the test process even when that is killed outright (a ctest timeout), and never outlives it.
 pid_t spawn(const std::vector<std::string>& argv, const environment& env, int out_fd, int in_fd) {
   if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (in_fd >= 0) posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
-  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 2);
-  // Its own process group, so that stopping it also stops anything it started.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
+  // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   auto args = argv;
   auto envs = merged_environment(env);
-  pid_t pid = -1;
-  int rc = posix_spawnp(&pid, args[0].c_str(), &actions, &attr, pointers(args).data(), pointers(envs).data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+  auto arg_pointers = pointers(args);
+  auto env_pointers = pointers(envs);
+  int null_fd = in_fd >= 0 ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int status_pipe[2];  // carries errno back when exec fails; closed by a successful exec
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own process group, so that stopping it also stops what it started
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the test died before prctl took effect
+    ::dup2(in_fd >= 0 ? in_fd : null_fd, 0);
+    ::dup2(out_fd, 1);
+    ::dup2(out_fd, 2);
+    ::execvpe(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+    int err = errno;
+    if (::write(status_pipe[1], &err, sizeof err) < 0) {}
+    ::_exit(127);
+  }
+  int err = pid < 0 ? errno : 0;
+  ::close(status_pipe[1]);
+  if (null_fd >= 0) ::close(null_fd);
+  if (pid > 0 && ::read(status_pipe[0], &err, sizeof err) == sizeof err) ::waitpid(pid, nullptr, 0);
+  else if (pid > 0) err = 0;
+  ::close(status_pipe[0]);
+  if (err != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(err));
   return pid;
 }
 
