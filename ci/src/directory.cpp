@@ -1,0 +1,172 @@
+#include "directory.hpp"
+
+#include <openssl/rand.h>
+
+#include <map>
+
+#include "durations.hpp"
+#include "names.hpp"
+#include "outputs.hpp"
+#include "tlsfix/ca/error.hpp"
+
+namespace tlsfix::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string random_suffix() {
+  unsigned char bytes[6];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) ca::detail::throw_openssl("RAND_bytes", "naming a temporary file");
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) (out += hex[b >> 4]) += hex[b & 15];
+  return out;
+}
+
+json file_record(const ca::file_entry& f) {
+  return {{"path", f.path.string()},
+          {"mode", f.mode == ca::file_mode::secret ? "0600" : "0644"},
+          {"sha256", sha256_hex(f.contents)}};
+}
+
+}  // namespace
+
+fs::path absolute_dir(const fs::path& dir) {
+  auto out = fs::absolute(dir).lexically_normal();
+  if (!out.has_filename() && out.has_parent_path() && out != out.root_path()) out = out.parent_path();
+  return out;
+}
+
+tlsfix_dir tlsfix_dir::open(const fs::path& dir) {
+  fs::path path = absolute_dir(dir);
+  if (!fs::is_directory(path)) throw ca::error(dir.string() + ": not a directory (make one with `tlsfix init " + dir.string() + "`)");
+  fs::path manifest_file = path / manifest_name;
+  json manifest;
+  try {
+    manifest = json::parse(ca::read_file(manifest_file));
+  } catch (const json::exception& e) {
+    throw ca::error(manifest_file.string() + ": not a tlsfix manifest: " + e.what());
+  }
+  if (!manifest.is_object() || manifest.value("tool", "") != "tlsfix" || !manifest.contains("services") ||
+      !manifest["services"].is_array())
+    throw ca::error(manifest_file.string() + ": not a tlsfix manifest (no \"tool\": \"tlsfix\" or no services)");
+  auto root = ca::certificate::from_pem(ca::read_file(path / "ca.crt"), (path / "ca.crt").string());
+  return tlsfix_dir(path, std::move(manifest), std::move(root));
+}
+
+const json& tlsfix_dir::service(const std::string& name) const {
+  std::string known;
+  for (const auto& s : services()) {
+    if (s.at("name") == name) return s;
+    known += (known.empty() ? "" : ", ") + s.at("name").get<std::string>();
+  }
+  throw ca::error("--service: '" + name + "' is not in " + path_.string() + " (it has: " + known + ")");
+}
+
+bool tlsfix_dir::has_ca_key() const { return fs::exists(path_ / "ca.key"); }
+
+ca::certificate_authority tlsfix_dir::load_ca() const {
+  fs::path key_file = path_ / "ca.key";
+  if (!has_ca_key())
+    throw ca::error(key_file.string() + ": missing: this directory's CA key was not kept, so it can sign nothing more "
+                    "(by design). Make a new directory with `tlsfix init --keep-ca-key` to issue or serve later.");
+  try {
+    return ca::certificate_authority::load(ca::read_file(ca_file()), ca::read_file(key_file));
+  } catch (const ca::error& e) {
+    throw ca::error(key_file.string() + " with " + ca_file().string() + ": " + e.what());
+  }
+}
+
+std::vector<std::string> tlsfix_dir::allow_names() const {
+  return manifest_.value("allow_names", std::vector<std::string>{});
+}
+
+service_output render_service(const service_spec& spec, const ca::issued_cert& cert) {
+  fs::path dir = spec.name;
+  service_output out;
+  out.files = {{dir / "cert.pem", cert.cert_pem(), ca::file_mode::public_read},
+               {dir / "key.pem", cert.key_pem(), ca::file_mode::secret},
+               {dir / "fullchain.pem", cert.fullchain_pem(), ca::file_mode::public_read},
+               {dir / "service.pem", cert.bundle_pem(), ca::file_mode::secret}};
+  json files = {{"cert", (dir / "cert.pem").string()},
+                {"key", (dir / "key.pem").string()},
+                {"fullchain", (dir / "fullchain.pem").string()},
+                {"bundle", (dir / "service.pem").string()}};
+  if (spec.p12_password) {
+    out.files.push_back({dir / "service.p12", cert.pkcs12(*spec.p12_password, spec.name), ca::file_mode::secret});
+    files["p12"] = (dir / "service.p12").string();
+  }
+  fs::path k8s = fs::path("kubernetes") / (kubernetes_name(spec.name) + "-tls.yaml");
+  out.files.push_back({k8s, kubernetes_tls_secret(spec.name, cert), ca::file_mode::secret});
+  files["kubernetes"] = k8s.string();
+  const auto& leaf = cert.cert();
+  out.record = {{"name", spec.name},
+                {"sans", leaf.subject_alt_names()},
+                {"usage", to_string(spec.usage)},
+                {"key_type", std::string(ca::to_string(spec.key))},
+                {"clients", spec.clients},
+                {"serial", leaf.serial_hex()},
+                {"sha256_fingerprint", leaf.sha256_fingerprint()},
+                {"not_before", format_time(leaf.not_before())},
+                {"not_after", format_time(leaf.not_after())},
+                {"files", files}};
+  return out;
+}
+
+std::vector<ca::file_entry> render_top(const fs::path& dir, const ca::certificate& root, bool key_kept,
+                                       const std::vector<std::string>& allow_names, const json& services,
+                                       const std::vector<ca::file_entry>& files, const json& previous_files) {
+  auto vars = environment(dir, services);
+  std::vector<ca::file_entry> top{{"env", format_env(vars, env_format::shell), ca::file_mode::public_read},
+                                  {"github.env", format_env(vars, env_format::github), ca::file_mode::public_read},
+                                  {"hosts", hosts_lines(services), ca::file_mode::public_read}};
+  std::map<std::string, json> listed;
+  if (previous_files.is_array())
+    for (const auto& f : previous_files) listed[f.at("path").get<std::string>()] = f;
+  const std::vector<ca::file_entry>* groups[] = {&files, &top};
+  for (const auto* group : groups)
+    for (const auto& f : *group) listed[f.path.string()] = file_record(f);
+  // The manifest cannot hold its own hash.
+  listed[manifest_name] = {{"path", manifest_name}, {"mode", "0644"}};
+  json list = json::array();
+  for (auto& [path, record] : listed) list.push_back(std::move(record));
+
+  json manifest = {{"tool", "tlsfix"},
+                   {"format", 1},
+                   {"updated", format_time(ca::clock::now())},
+                   {"ca",
+                    {{"file", "ca.crt"},
+                     {"key_file", key_kept ? json("ca.key") : json(nullptr)},
+                     {"subject", root.subject()},
+                     {"sha256_fingerprint", root.sha256_fingerprint()},
+                     {"not_before", format_time(root.not_before())},
+                     {"not_after", format_time(root.not_after())}}},
+                   {"allow_names", allow_names},
+                   {"services", services},
+                   {"files", list}};
+  top.push_back({manifest_name, manifest.dump(2) + "\n", ca::file_mode::public_read});
+  return top;
+}
+
+void write_under(const fs::path& dir, std::vector<ca::file_entry> files) {
+  for (auto& f : files) {
+    f.path = dir / f.path;
+    ca::create_private_directory(f.path.parent_path());
+  }
+  ca::write_files(files);
+}
+
+void replace_file(const fs::path& path, const std::string& contents, ca::file_mode mode) {
+  fs::path temp = path.parent_path() / ("." + path.filename().string() + ".new-" + random_suffix());
+  ca::write_file(temp, contents, mode);
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) {
+    fs::remove(temp);
+    throw ca::error(path.string() + ": cannot replace: " + ec.message());
+  }
+}
+
+}  // namespace tlsfix::cli

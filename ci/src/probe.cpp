@@ -1,0 +1,118 @@
+// `tlsfix probe URL --ca FILE`: the strict client. Verifies the chain against the given roots
+// only, the name against subjectAltName only, TLS >= 1.2, and reports what was negotiated, or the
+// specific reason it failed (exit 2).
+//
+// Like every tlsfix client it dials loopback only: a name resolves to 127.0.0.1 unless --resolve
+// maps it to another loopback address.
+#include <iostream>
+
+#include "cli.hpp"
+#include "outputs.hpp"
+#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/files.hpp"
+#include "tlsfix/ca/verify.hpp"
+#include "tlsfix/harness/test_client.hpp"
+
+namespace tlsfix::cli {
+
+namespace {
+
+struct url_parts {
+  std::string host;
+  std::uint16_t port = 443;
+};
+
+std::uint16_t parse_port(const std::string& text, const std::string& what) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) == 0 ||
+      std::stoi(text) > 65535)
+    throw ca::error(what + ": '" + text + "' is not a port number");
+  return static_cast<std::uint16_t>(std::stoi(text));
+}
+
+url_parts parse_url(const std::string& url) {
+  if (!url.starts_with("https://")) throw ca::error("URL: '" + url + "' must start with https://");
+  std::string authority = url.substr(8, url.find_first_of("/?#", 8) == std::string::npos ? std::string::npos
+                                                                                          : url.find_first_of("/?#", 8) - 8);
+  url_parts out;
+  std::string port;
+  if (authority.starts_with('[')) {
+    auto close = authority.find(']');
+    if (close == std::string::npos) throw ca::error("URL: '" + url + "' has an unclosed [");
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') throw ca::error("URL: '" + url + "' has junk after ]");
+      port = authority.substr(close + 2);
+    }
+  } else if (auto colon = authority.rfind(':'); colon != std::string::npos) {
+    out.host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  } else {
+    out.host = authority;
+  }
+  if (out.host.empty()) throw ca::error("URL: '" + url + "' has no host");
+  if (!port.empty()) out.port = parse_port(port, "URL");
+  return out;
+}
+
+}  // namespace
+
+void add_probe(CLI::App& app, int& status) {
+  struct options {
+    std::string url, ca_file;
+    std::vector<std::string> resolve, alpn;
+    int timeout_seconds = 10;
+    bool json_out = false;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("probe", "Connect to a TLS server, verify it strictly and print what it negotiated");
+  cmd->footer("Example:\n  tlsfix probe https://service.test.local:8443/ --ca tls/ca.crt --resolve service.test.local:8443:127.0.0.1\n"
+              "Exit status 2 when the server cannot be verified; the reason is printed.");
+  cmd->add_option("URL", o->url, "https://NAME[:PORT]/")->required();
+  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM); nothing else is trusted")->required();
+  cmd->add_option("--resolve", o->resolve, "NAME:PORT:ADDR as curl takes it; ADDR must be loopback (repeatable)");
+  cmd->add_option("--alpn", o->alpn, "Offer this ALPN protocol (repeatable)");
+  cmd->add_option("--timeout", o->timeout_seconds, "Seconds before giving up")->capture_default_str();
+  cmd->add_flag("--json", o->json_out, "Print the result as JSON");
+  cmd->callback([o, &status] {
+    auto target = parse_url(o->url);
+    auto roots = ca::certificate::chain_from_pem(ca::read_file(o->ca_file), o->ca_file);
+    harness::client_options options{.host = target.host, .port = target.port, .trust = harness::trust{roots}};
+    for (const auto& entry : o->resolve) {
+      // NAME:PORT:ADDR, where ADDR may be an IPv6 address with or without brackets.
+      auto first = entry.find(':');
+      auto second = first == std::string::npos ? std::string::npos : entry.find(':', first + 1);
+      if (second == std::string::npos) throw ca::error("--resolve: '" + entry + "' is not NAME:PORT:ADDR");
+      auto port = parse_port(entry.substr(first + 1, second - first - 1), "--resolve " + entry);
+      std::string addr = entry.substr(second + 1);
+      if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
+      if (port == target.port) options.resolve[entry.substr(0, first)].push_back(addr);
+    }
+    options.alpn = o->alpn;
+    options.timeout = std::chrono::seconds(o->timeout_seconds);
+    auto result = harness::test_client(std::move(options)).handshake();
+
+    // The chain as verified ends in our root; the handshake only has what the peer sent.
+    std::vector<ca::certificate> verified = result.peer_chain;
+    if (result.ok() && !result.peer_chain.empty()) {
+      auto check = ca::verify(result.peer_chain.front(), {.roots = roots, .untrusted = result.peer_chain, .name = target.host});
+      if (check.ok()) verified = check.chain;
+    }
+    if (o->json_out) {
+      nlohmann::json out = {{"url", o->url}, {"ok", result.ok()}, {"version", result.version}, {"cipher", result.cipher},
+                            {"alpn", result.alpn}, {"chain", chain_json(verified)}};
+      if (!result.ok())
+        out.update({{"error", result.message()}, {"verify_error", result.verify_error}, {"alert", result.alert_received}});
+      std::cout << out.dump(2) << "\n";
+    } else if (result.ok()) {
+      std::cout << "verified " << target.host << ":" << target.port << "\nchain:\n" << chain_text(verified)
+                << "version: " << result.version << "\ncipher: " << result.cipher
+                << "\nalpn: " << (result.alpn.empty() ? "(none)" : result.alpn) << "\n";
+    } else {
+      std::cerr << "tlsfix probe: " << o->url << ": " << result.message() << "\n";
+      if (!result.peer_chain.empty()) std::cerr << "the server sent:\n" << chain_text(result.peer_chain);
+    }
+    status = result.ok() ? success : check_failed;
+  });
+}
+
+}  // namespace tlsfix::cli

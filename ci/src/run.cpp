@@ -1,0 +1,67 @@
+// `tlsfix run DIR -- CMD...`: runs an unmodified program that trusts the directory's CA and
+// resolves its service names to loopback, without root, DNS or /etc/hosts.
+//
+// Names resolve through nss_wrapper (Debian libnss-wrapper): LD_PRELOAD'ed into the program, it
+// answers getaddrinfo() from NSS_WRAPPER_HOSTS, which is the directory's `hosts` file. Programs
+// that bypass the C library's resolver (Go binaries with the pure-Go resolver, c-ares) or drop
+// LD_PRELOAD (setuid) do not see these names; they need --resolve or /etc/hosts instead.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "cli.hpp"
+#include "directory.hpp"
+#include "outputs.hpp"
+#include "tlsfix/ca/error.hpp"
+
+namespace tlsfix::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path find_nss_wrapper() {
+  if (const char* explicit_path = std::getenv("TLSFIX_NSS_WRAPPER")) return explicit_path;
+  for (const char* candidate : {"/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so",
+                                "/usr/lib64/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so", "/usr/local/lib/libnss_wrapper.so"})
+    if (fs::exists(candidate)) return candidate;
+  throw ca::error("libnss_wrapper.so not found: install libnss-wrapper (Debian) or set TLSFIX_NSS_WRAPPER to its path");
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, int& status) {
+  struct options {
+    std::string dir;
+    std::vector<std::string> command;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("run", "Run a program that trusts the directory's CA and resolves its names to loopback");
+  cmd->footer("Example:\n  tlsfix run tls -- curl https://service.test.local:8443/\n"
+              "Exits with the program's status (127 when it cannot be started).");
+  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required();
+  cmd->add_option("CMD", o->command, "The program and its arguments, after --")->required();
+  cmd->callback([o, &status] {
+    auto dir = tlsfix_dir::open(o->dir);
+    auto preload = find_nss_wrapper().string();
+    env_list vars = environment(dir.path(), dir.services());
+    vars.emplace_back("NSS_WRAPPER_HOSTS", (dir.path() / "hosts").string());
+    // nss_wrapper answers hosts lookups from its file; users and groups still come from the system.
+    const char* existing = std::getenv("LD_PRELOAD");
+    vars.emplace_back("LD_PRELOAD", existing && *existing ? preload + ":" + existing : preload);
+    for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> argv;
+    for (auto& arg : o->command) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::cout.flush();
+    ::execvp(argv[0], argv.data());
+    int err = errno;
+    std::cerr << "tlsfix run: cannot start " << o->command[0] << ": " << std::strerror(err) << '\n';
+    status = 127;
+  });
+}
+
+}  // namespace tlsfix::cli

@@ -1,0 +1,214 @@
+#include "spec.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "durations.hpp"
+#include "names.hpp"
+#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/files.hpp"
+
+namespace tlsfix::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A parsed spec as JSON plus, for YAML, where each node came from (keyed by its path).
+struct document {
+  std::string file;
+  json root;
+  std::map<std::string, std::string> positions;
+
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    auto it = positions.find(path);
+    std::string at = it != positions.end() ? file + ":" + it->second : file;
+    throw ca::error(at + ": " + (path.empty() ? "" : path + ": ") + problem);
+  }
+};
+
+std::string position(const YAML::Mark& mark) {
+  return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+}
+
+// YAML scalars stay strings: every leaf of the schema is text ("90d", "ecdsa-p256", "127.0.0.1").
+json from_yaml(const YAML::Node& node, const std::string& path, document& doc) {
+  // A map entry is recorded at its key (set by the caller), which is where an editor should jump.
+  doc.positions.emplace(path, position(node.Mark()));
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& item : node) {
+        auto key = item.first.as<std::string>();
+        std::string child = path.empty() ? key : path + "." + key;
+        doc.positions[child] = position(item.first.Mark());
+        out[key] = from_yaml(item.second, child, doc);
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (std::size_t i = 0; i < node.size(); ++i)
+        out.push_back(from_yaml(node[i], path + "[" + std::to_string(i) + "]", doc));
+      return out;
+    }
+    case YAML::NodeType::Scalar: return node.Scalar();
+    default: return nullptr;
+  }
+}
+
+document parse(const std::filesystem::path& file) {
+  document doc{file.string(), {}, {}};
+  std::string text = ca::read_file(file);
+  auto ext = file.extension().string();
+  if (ext == ".json") {
+    try {
+      doc.root = json::parse(text);
+    } catch (const json::parse_error& e) {
+      // nlohmann reports a byte offset; editors want a line and column.
+      std::size_t line = 1, column = 1;
+      for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+        if (text[i] == '\n') ++line, column = 1;
+        else ++column;
+      }
+      std::string what = e.what();
+      auto detail = what.find("syntax error");
+      throw ca::error(doc.file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                      (detail != std::string::npos ? what.substr(detail) : what));
+    }
+  } else {
+    try {
+      doc.root = from_yaml(YAML::Load(text), "", doc);
+    } catch (const YAML::Exception& e) {
+      throw ca::error(doc.file + ":" + position(e.mark) + ": " + e.msg);
+    }
+  }
+  if (!doc.root.is_object()) doc.fail("", "expected a map with `services` (and optionally `ca`)");
+  return doc;
+}
+
+void only_keys(const document& doc, const json& node, const std::string& path, std::initializer_list<const char*> keys) {
+  if (!node.is_object()) doc.fail(path, "expected a map");
+  for (const auto& [key, value] : node.items()) {
+    if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
+      std::string expected;
+      for (const char* k : keys) expected += (expected.empty() ? "" : ", ") + std::string(k);
+      doc.fail(path.empty() ? key : path + "." + key, "unknown key (expected one of: " + expected + ")");
+    }
+  }
+}
+
+std::string text(const document& doc, const json& node, const std::string& path) {
+  if (!node.is_string()) doc.fail(path, "expected a string");
+  return node.get<std::string>();
+}
+
+std::vector<std::string> list(const document& doc, const json& node, const std::string& path) {
+  if (node.is_string()) return {node.get<std::string>()};
+  if (!node.is_array()) doc.fail(path, "expected a list of strings");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node.size(); ++i) out.push_back(text(doc, node[i], path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+template <typename F>
+auto value(const document& doc, const std::string& path, F&& parse_value) {
+  try {
+    return parse_value();
+  } catch (const ca::error& e) {
+    doc.fail(path, e.what());
+  }
+}
+
+std::string where(const document& doc, const std::string& path) {
+  auto it = doc.positions.find(path);
+  return it != doc.positions.end() ? doc.file + ":" + it->second + ": " + path : doc.file + ": " + path;
+}
+
+}  // namespace
+
+std::vector<std::string> service_spec::all_names() const {
+  std::vector<std::string> out{name};
+  for (const auto* group : {&names, &ips})
+    for (const auto& n : *group)
+      if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  return out;
+}
+
+std::string to_string(ca::usage u) {
+  switch (u) {
+    case ca::usage::server: return "server";
+    case ca::usage::client: return "client";
+    case ca::usage::server_and_client: return "both";
+  }
+  return "server";
+}
+
+ca::usage parse_usage(std::string_view t, std::string_view where_) {
+  if (t == "server") return ca::usage::server;
+  if (t == "client") return ca::usage::client;
+  if (t == "both" || t == "server_and_client") return ca::usage::server_and_client;
+  throw ca::error(std::string(where_) + ": '" + std::string(t) + "' is not a usage (server, client, both)");
+}
+
+topology load_spec(const std::filesystem::path& file) {
+  document doc = parse(file);
+  topology t;
+  only_keys(doc, doc.root, "", {"ca", "services"});
+  if (doc.root.contains("ca")) {
+    const auto& c = doc.root["ca"];
+    only_keys(doc, c, "ca", {"key", "validity", "allow_names"});
+    if (c.contains("key")) t.ca_key = value(doc, "ca.key", [&] { return ca::parse_key_type(text(doc, c["key"], "ca.key")); });
+    if (c.contains("validity"))
+      t.ca_validity = value(doc, "ca.validity", [&] { return parse_duration(text(doc, c["validity"], "ca.validity"), "value"); });
+    if (c.contains("allow_names")) t.allow_names = list(doc, c["allow_names"], "ca.allow_names");
+  }
+  if (!doc.root.contains("services") || !doc.root["services"].is_array() || doc.root["services"].empty())
+    doc.fail(doc.root.contains("services") ? "services" : "", "expected `services`: a non-empty list of services");
+  const auto& services = doc.root["services"];
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    std::string p = "services[" + std::to_string(i) + "]";
+    const auto& s = services[i];
+    only_keys(doc, s, p, {"name", "names", "ips", "key", "validity", "usage", "clients", "p12_password"});
+    if (!s.contains("name")) doc.fail(p, "missing `name`");
+    service_spec spec;
+    spec.where = where(doc, p + ".name");
+    spec.name = text(doc, s["name"], p + ".name");
+    if (s.contains("names")) spec.names = list(doc, s["names"], p + ".names");
+    if (s.contains("ips")) spec.ips = list(doc, s["ips"], p + ".ips");
+    for (std::size_t j = 0; j < spec.ips.size(); ++j)
+      if (!is_ip_address(spec.ips[j])) doc.fail(p + ".ips[" + std::to_string(j) + "]", "'" + spec.ips[j] + "' is not an IP address");
+    if (s.contains("key")) spec.key = value(doc, p + ".key", [&] { return ca::parse_key_type(text(doc, s["key"], p + ".key")); });
+    if (s.contains("validity"))
+      spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), "value"); });
+    if (s.contains("usage")) spec.usage = value(doc, p + ".usage", [&] { return parse_usage(text(doc, s["usage"], p + ".usage"), "value"); });
+    if (s.contains("clients")) spec.clients = list(doc, s["clients"], p + ".clients");
+    if (s.contains("p12_password")) spec.p12_password = text(doc, s["p12_password"], p + ".p12_password");
+    t.services.push_back(std::move(spec));
+  }
+  return t;
+}
+
+void resolve(topology& t, const std::vector<std::string>& existing) {
+  name_policy policy{t.allow_names};
+  std::set<std::string> seen(existing.begin(), existing.end());
+  for (const auto& s : t.services) {
+    check_service_name(s.name, s.where);
+    if (!seen.insert(s.name).second) throw ca::error(s.where + ": service '" + s.name + "' is listed twice (or already exists)");
+    for (const auto& n : s.all_names()) policy.check(n, s.where);
+  }
+  for (const auto& s : t.services) {
+    for (const auto& c : s.clients) {
+      if (!seen.contains(c))
+        throw ca::error(s.where + ": client '" + c + "' of '" + s.name + "' is not a service in this directory");
+      for (auto& peer : t.services)
+        if (peer.name == c && peer.usage == ca::usage::server) peer.usage = ca::usage::server_and_client;
+    }
+  }
+}
+
+}  // namespace tlsfix::cli

@@ -1,0 +1,52 @@
+#include "cli_support.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace tlsfix::cli_test {
+
+test::run_result tlsfix_cli(std::vector<std::string> args, const test::environment& env, std::chrono::milliseconds timeout) {
+  args.insert(args.begin(), TLSFIX_EXE);
+  return test::run(args, env, timeout);
+}
+
+test::child tlsfix_child(std::vector<std::string> args) {
+  args.insert(args.begin(), TLSFIX_EXE);
+  return test::child(args);
+}
+
+std::string wait_for_line(const test::child& c, const std::string& prefix, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream log(slurp(c.log_path()));
+    for (std::string line; std::getline(log, line);)
+      if (line.starts_with(prefix)) return line;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return {};
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(slurp(path)); }
+
+unsigned mode_of(const fs::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return info.st_mode & 07777;
+}
+
+std::vector<std::string> curl(const fs::path& ca, const std::string& name, std::uint16_t port, const std::string& path) {
+  return {"curl", "-sS", "--max-time", "10", "--cacert", ca.string(), "--resolve",
+          name + ":" + std::to_string(port) + ":127.0.0.1", "https://" + name + ":" + std::to_string(port) + path};
+}
+
+}  // namespace tlsfix::cli_test

@@ -1,0 +1,40 @@
+// Helpers for the end-to-end tests of the `tlsfix` executable: run it, read what it wrote, wait
+// for a server it started to print its URL.
+//
+//   auto r = tlsfix_cli({"init", (dir / "tls").string(), "--service", "service.test.local"});
+//   ASSERT_EQ(r.exit_code, 0) << r.output;
+//   auto m = read_json(dir / "tls" / "manifest.json");
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+namespace tlsfix::cli_test {
+
+namespace fs = std::filesystem;
+
+test::run_result tlsfix_cli(std::vector<std::string> args, const test::environment& env = {},
+                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Starts a long-running verb (serve, proxy) as a child process.
+test::child tlsfix_child(std::vector<std::string> args);
+// Waits until the child's output holds a line starting with `prefix`; returns that line or "".
+std::string wait_for_line(const test::child& c, const std::string& prefix,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+std::string slurp(const fs::path& path);
+nlohmann::json read_json(const fs::path& path);
+// Permission bits, e.g. 0600.
+unsigned mode_of(const fs::path& path);
+
+// curl's --cacert/--resolve arguments for https://NAME:PORT/ on 127.0.0.1.
+std::vector<std::string> curl(const fs::path& ca, const std::string& name, std::uint16_t port,
+                              const std::string& path = "/");
+
+}  // namespace tlsfix::cli_test

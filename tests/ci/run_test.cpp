@@ -1,0 +1,147 @@
+// The verbs that start or reach servers: `run` (nss_wrapper names, trust through the environment),
+// `serve`, `proxy` in front of a plaintext python http.server, and `probe`, each next to the
+// negative control that must fail with its specific reason.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "cli_support.hpp"
+
+namespace {
+
+using namespace tlsfix;
+using namespace tlsfix::cli_test;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+const std::string name = "service.test.local";
+
+class CliServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new test::temp_dir();
+    auto r = tlsfix_cli({"init", dir().string(), "--service", name, "--keep-ca-key"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = tlsfix_cli({"init", other().string(), "--service", name});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  static fs::path dir() { return *tmp_ / "tls"; }
+  static fs::path other() { return *tmp_ / "other"; }
+  static test::temp_dir* tmp_;
+};
+
+test::temp_dir* CliServeTest::tmp_ = nullptr;
+
+TEST_F(CliServeTest, RunResolvesNamesAndTrustsTheCaWithoutFlags) {
+  if (!fs::exists("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")) GTEST_SKIP() << "libnss-wrapper not installed";
+  auto port = test::free_port();
+  auto serve = tlsfix_child({"serve", dir().string(), "--service", name, "--port", std::to_string(port)});
+  std::string url = "https://" + name + ":" + std::to_string(port) + "/hello";
+  ASSERT_EQ(wait_for_line(serve, "https://"), "https://" + name + ":" + std::to_string(port) + "/") << serve.stop();
+
+  auto r = tlsfix_cli({"run", dir().string(), "--", "curl", "-sS", "--max-time", "10", url});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "tlsfix serve: " + name + " GET /hello\n");
+  auto python = tlsfix_cli({"run", dir().string(), "--", "python3", "-c",
+                            "import urllib.request; print(urllib.request.urlopen('" + url + "').read().decode(), end='')"});
+  EXPECT_EQ(python.exit_code, 0) << python.output;
+  EXPECT_EQ(python.output, r.output);
+
+  // Without run, the name does not resolve; under another directory, the root is wrong.
+  auto bare = test::run({"curl", "-sS", "--max-time", "10", url});
+  EXPECT_EQ(bare.exit_code, 6) << bare.output;
+  auto wrong_root = tlsfix_cli({"run", other().string(), "--", "curl", "-sS", "--max-time", "10", url});
+  EXPECT_EQ(wrong_root.exit_code, 60) << wrong_root.output;
+  EXPECT_THAT(wrong_root.output, HasSubstr("unable to get local issuer certificate"));
+
+  EXPECT_EQ(tlsfix_cli({"run", dir().string(), "--", "sh", "-c", "exit 7"}).exit_code, 7);
+  auto missing = tlsfix_cli({"run", dir().string(), "--", "no-such-program-tlsfix"});
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_THAT(missing.output, HasSubstr("cannot start no-such-program-tlsfix"));
+  serve.stop();
+}
+
+TEST_F(CliServeTest, ProbeReportsTheVerifiedChainOrTheReason) {
+  auto serve = tlsfix_child({"serve", dir().string(), "--service", name});
+  auto url = wait_for_line(serve, "https://");
+  ASSERT_FALSE(url.empty()) << serve.stop();
+  auto port = url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2);
+
+  auto ok = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, AllOf(HasSubstr("verified " + name + ":" + port), HasSubstr("version: TLSv1.3"), HasSubstr("cipher: TLS_"),
+                               HasSubstr("alpn: (none)"), HasSubstr("  1 subject: CN=tlsfix test CA")));
+  auto json = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string(), "--json",
+                          "--resolve", name + ":" + port + ":127.0.0.1"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto result = nlohmann::json::parse(json.output);
+  EXPECT_EQ(result["ok"], true);
+  EXPECT_EQ(result["chain"].size(), 2u) << "leaf and the root it chains to";
+
+  auto foreign = tlsfix_cli({"probe", url, "--ca", (other() / "ca.crt").string()});
+  EXPECT_EQ(foreign.exit_code, 2);
+  EXPECT_THAT(foreign.output, HasSubstr("unable to get local issuer certificate"));
+  auto by_ip = tlsfix_cli({"probe", "https://127.0.0.1:" + port + "/", "--ca", (dir() / "ca.crt").string()});
+  EXPECT_EQ(by_ip.exit_code, 2);
+  EXPECT_THAT(by_ip.output, HasSubstr("IP address mismatch"));
+  auto off_machine = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string(), "--resolve", name + ":" + port + ":192.0.2.1"});
+  EXPECT_EQ(off_machine.exit_code, 1);
+  EXPECT_THAT(off_machine.output, HasSubstr("is not a loopback address"));
+  auto not_https = tlsfix_cli({"probe", "http://" + name + "/", "--ca", (dir() / "ca.crt").string()});
+  EXPECT_EQ(not_https.exit_code, 1);
+  EXPECT_THAT(not_https.output, HasSubstr("URL: 'http://" + name + "/' must start with https://"));
+  serve.stop();
+}
+
+TEST_F(CliServeTest, ServeNeedsAKeptCaKey) {
+  auto r = tlsfix_cli({"serve", other().string(), "--service", name});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("ca.key: missing"));
+  r = tlsfix_cli({"serve", dir().string(), "--service", "ghost.test.local"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("--service: 'ghost.test.local' is not in"));
+}
+
+TEST_F(CliServeTest, ProxyPutsVerifiedTlsInFrontOfAPlaintextServer) {
+  test::temp_dir site;
+  std::ofstream(site / "index.txt") << "plaintext dev server\n";
+  auto upstream_port = test::free_port();
+  test::child upstream({"python3", "-m", "http.server", std::to_string(upstream_port), "--bind", "127.0.0.1", "--directory",
+                        site.path().string()});
+  ASSERT_TRUE(test::wait_for_port(upstream_port)) << upstream.stop();
+
+  auto port = test::free_port();
+  auto ca = site / "proxy-ca.crt";
+  auto proxy = tlsfix_child({"proxy", "--service", "app.test.local", "--to", "127.0.0.1:" + std::to_string(upstream_port),
+                             "--port", std::to_string(port), "--ca-out", ca.string()});
+  ASSERT_FALSE(wait_for_line(proxy, "upstream:").empty()) << proxy.stop();
+
+  auto r = test::run(curl(ca, "app.test.local", port, "/index.txt"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "plaintext dev server\n");
+  auto args = curl(ca, "app.test.local", port, "/missing");
+  args.insert(args.begin() + 1, {"-o", "/dev/null", "-w", "%{http_code}"});
+  EXPECT_EQ(test::run(args).output, "404") << "upstream statuses pass through";
+  auto foreign = test::run(curl(other() / "ca.crt", "app.test.local", port, "/index.txt"));
+  EXPECT_EQ(foreign.exit_code, 60) << foreign.output;
+
+  upstream.stop();
+  args = curl(ca, "app.test.local", port, "/index.txt");
+  args.insert(args.begin() + 1, {"-w", "\n%{http_code}"});
+  auto down = test::run(args);
+  EXPECT_THAT(down.output, AllOf(HasSubstr("tlsfix proxy: upstream 127.0.0.1:" + std::to_string(upstream_port) +
+                                           " failed: Connection refused"),
+                                 HasSubstr("\n502")));
+  proxy.stop();
+
+  auto off_machine = tlsfix_cli({"proxy", "--service", "app.test.local", "--to", "192.0.2.1:80"});
+  EXPECT_EQ(off_machine.exit_code, 1);
+  EXPECT_THAT(off_machine.output, HasSubstr("--to: '192.0.2.1:80' is not a loopback address"));
+}
+
+}  // namespace
