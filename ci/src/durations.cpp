@@ -10,7 +10,8 @@ namespace tlsfix::cli {
 namespace {
 
 [[noreturn]] void bad(std::string_view what, std::string_view text, std::string_view expected) {
-  throw ca::error(std::string(what) + ": '" + std::string(text) + "' is not " + std::string(expected));
+  std::string prefix = what.empty() ? "" : std::string(what) + ": ";
+  throw ca::error(prefix + "'" + std::string(text) + "' is not " + std::string(expected));
 }
 
 std::chrono::seconds unit_seconds(char unit) {

@@ -2,7 +2,7 @@
 //
 // Durations are a number and a unit ("7d", "12h", "30m", "45s", "2w") or an ISO-8601 duration
 // ("P7D", "PT12H", "P1DT6H"); times are ISO-8601 in UTC or with an offset ("2030-01-31T12:00:00Z",
-// "2030-01-31T14:00:00+02:00", "2030-01-31"). Errors name `what` (the flag or spec field).
+// "2030-01-31T14:00:00+02:00", "2030-01-31"). Errors start with `what` (the flag; empty when the caller adds a file position).
 //
 //   auto within = parse_duration("7d", "--within");          // 604800 s
 //   auto at = parse_time("2030-01-31T12:00:00Z", "--at");

@@ -152,7 +152,8 @@ ca::usage parse_usage(std::string_view t, std::string_view where_) {
   if (t == "server") return ca::usage::server;
   if (t == "client") return ca::usage::client;
   if (t == "both" || t == "server_and_client") return ca::usage::server_and_client;
-  throw ca::error(std::string(where_) + ": '" + std::string(t) + "' is not a usage (server, client, both)");
+  std::string prefix = where_.empty() ? "" : std::string(where_) + ": ";
+  throw ca::error(prefix + "'" + std::string(t) + "' is not a usage (server, client, both)");
 }
 
 topology load_spec(const std::filesystem::path& file) {
@@ -164,7 +165,7 @@ topology load_spec(const std::filesystem::path& file) {
     only_keys(doc, c, "ca", {"key", "validity", "allow_names"});
     if (c.contains("key")) t.ca_key = value(doc, "ca.key", [&] { return ca::parse_key_type(text(doc, c["key"], "ca.key")); });
     if (c.contains("validity"))
-      t.ca_validity = value(doc, "ca.validity", [&] { return parse_duration(text(doc, c["validity"], "ca.validity"), "value"); });
+      t.ca_validity = value(doc, "ca.validity", [&] { return parse_duration(text(doc, c["validity"], "ca.validity"), ""); });
     if (c.contains("allow_names")) t.allow_names = list(doc, c["allow_names"], "ca.allow_names");
   }
   if (!doc.root.contains("services") || !doc.root["services"].is_array() || doc.root["services"].empty())
@@ -184,8 +185,8 @@ topology load_spec(const std::filesystem::path& file) {
       if (!is_ip_address(spec.ips[j])) doc.fail(p + ".ips[" + std::to_string(j) + "]", "'" + spec.ips[j] + "' is not an IP address");
     if (s.contains("key")) spec.key = value(doc, p + ".key", [&] { return ca::parse_key_type(text(doc, s["key"], p + ".key")); });
     if (s.contains("validity"))
-      spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), "value"); });
-    if (s.contains("usage")) spec.usage = value(doc, p + ".usage", [&] { return parse_usage(text(doc, s["usage"], p + ".usage"), "value"); });
+      spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), ""); });
+    if (s.contains("usage")) spec.usage = value(doc, p + ".usage", [&] { return parse_usage(text(doc, s["usage"], p + ".usage"), ""); });
     if (s.contains("clients")) spec.clients = list(doc, s["clients"], p + ".clients");
     if (s.contains("p12_password")) spec.p12_password = text(doc, s["p12_password"], p + ".p12_password");
     t.services.push_back(std::move(spec));

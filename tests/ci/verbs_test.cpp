@@ -84,6 +84,8 @@ TEST_F(CliVerbsTest, MalformedSpecsGiveLineAndColumn) {
            {"typo.json", R"({"services": [{"name": "a.test.local", "ip": ["127.0.0.1"]}]})", "typo.json: services[0].ip: unknown key"},
            {"top.yaml", "service:\n  - name: a.test.local\n", "top.yaml:1:1: service: unknown key (expected one of: ca, services)"},
            {"key.yaml", "services:\n  - name: a.test.local\n    key: dsa-1024\n", "key.yaml:3:5: services[0].key: key type 'dsa-1024' is not supported"},
+           {"validity.yaml", "services:\n  - name: a.test.local\n    validity: 9x\n",
+            "validity.yaml:3:5: services[0].validity: '9x' is not a duration like 7d"},
            {"ip.yaml", "services:\n  - name: a.test.local\n    ips: [localhost]\n", "ip.yaml:3:11: services[0].ips[0]: 'localhost' is not an IP"},
            {"client.yaml", "services:\n  - name: a.test.local\n    clients: [ghost.test.local]\n",
             "client.yaml:2:5: services[0].name: client 'ghost.test.local' of 'a.test.local' is not a service"},
