@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Runs tlsfix_bench_ca and prints each tlsfix figure as a multiple of its OpenSSL floor.
+"""Runs a tlsfix benchmark binary and prints each tlsfix figure as a multiple of its OpenSSL floor.
 
 The floor comes from the same run of the same binary, so machine speed cancels out: a ratio of
 1.0x means tlsfix adds nothing to the cryptography it cannot avoid.
 
     bench/compare.py build/h2-rel/bench/tlsfix_bench_ca [--markdown] [-- extra benchmark flags]
+    bench/compare.py build/h4-rel/bench/tlsfix_bench_harness [--markdown]
+
+tlsfix_bench_ca rows compare wall time. tlsfix_bench_harness rows compare wall time and the CPU
+time of the whole process (client and server threads), because a handshake is two parties.
 """
 
 import argparse
@@ -33,16 +37,42 @@ def floors():
     return rows
 
 
+def harness_floors():
+    """(tlsfix benchmark, label, reference benchmark, what the reference is)."""
+    return [
+        ("harness/handshake", "verified handshake (TLS 1.3, P-256)", "openssl/handshake",
+         "raw OpenSSL client + server, same handshake"),
+        ("harness/cold_start", "cold start: CA, leaf, server, first handshake", "openssl/cold_start",
+         "raw OpenSSL: keygen x2, sign x2, listen, handshake"),
+    ]
+
+
+# Benchmarks with MeasureProcessCPUTime()->UseRealTime() carry these suffixes in their names.
+SUFFIXES = ("/real_time", "/process_time")
+
+
+def base_name(name):
+    for suffix in SUFFIXES:
+        name = name.removesuffix(suffix)
+    for suffix in SUFFIXES:
+        name = name.removesuffix(suffix)
+    return name
+
+
 def run(binary, extra):
     out = subprocess.run([binary, "--benchmark_format=json", *extra],
                          check=True, capture_output=True, text=True).stdout
-    results = {}
+    results, cpu = {}, {}
     for b in json.loads(out)["benchmarks"]:
         if b.get("error_occurred"):
             sys.exit(f"{b['name']}: {b.get('error_message', 'failed')}")
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue  # with --benchmark_repetitions, the median stands for the runs
         scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
-        results[b["name"]] = b["real_time"] * scale  # microseconds
-    return results
+        name = base_name(b["run_name"] if "run_name" in b else b["name"])
+        results[name] = b["real_time"] * scale  # microseconds
+        cpu[name] = b["cpu_time"] * scale
+    return results, cpu
 
 
 def main():
@@ -50,11 +80,19 @@ def main():
     parser.add_argument("binary")
     parser.add_argument("--markdown", action="store_true", help="print a table for docs/benchmarks.md")
     parser.add_argument("extra", nargs="*", help="passed to the benchmark binary (after --)")
-    args = parser.parse_args()
-    t = run(args.binary, args.extra)
+    # Everything after "--" goes to the benchmark binary, flags included.
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
+    args.extra += extra
+    t, cpu = run(args.binary, args.extra)
 
     def us(v):
         return f"{v / 1000:.1f} ms" if v >= 1000 else f"{v:.1f} us"
+
+    if any(name in t for name, *_ in harness_floors()):
+        print_harness(t, cpu, args.markdown, us)
+        return
 
     if args.markdown:
         print("| operation | tlsfix | OpenSSL floor | floor is | ratio |")
@@ -74,6 +112,28 @@ def main():
         print("|---|---:|")
         for name in sorted(n for n in t if n.startswith("openssl/")):
             print(f"| {name} | {us(t[name])} |")
+
+
+def print_harness(t, cpu, markdown, us):
+    if markdown:
+        print("| operation | tlsfix wall | OpenSSL wall | wall ratio | tlsfix CPU | OpenSSL CPU | CPU ratio |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, label, ref, what in harness_floors():
+        if name not in t or ref not in t:
+            continue  # filtered out with --benchmark_filter
+        wall, cpu_ratio = t[name] / t[ref], cpu[name] / cpu[ref]
+        if markdown:
+            print(f"| {label} | {us(t[name])} | {us(t[ref])} | {wall:.2f}x | {us(cpu[name])} | {us(cpu[ref])} "
+                  f"| {cpu_ratio:.2f}x |")
+        else:
+            print(f"{label}: wall {wall:.2f}x ({us(t[name])} vs {us(t[ref])}), "
+                  f"CPU {cpu_ratio:.2f}x ({us(cpu[name])} vs {us(cpu[ref])}; {what})")
+    if markdown:
+        print()
+        print("| benchmark | wall | CPU (process) |")
+        print("|---|---:|---:|")
+        for name in sorted(t):
+            print(f"| {name} | {us(t[name])} | {us(cpu[name])} |")
 
 
 if __name__ == "__main__":
