@@ -35,13 +35,6 @@ namespace {
 // garbage) is not TLS at all and is closed without an answer.
 constexpr unsigned char tls_handshake_record = 0x16;
 
-struct open_guard {
-  std::atomic<std::size_t>& count;
-  explicit open_guard(std::atomic<std::size_t>& c) : count(c) { ++count; }
-  ~open_guard() { --count; }
-  open_guard(const open_guard&) = delete;
-  open_guard& operator=(const open_guard&) = delete;
-};
 
 void describe_session(SSL* ssl, handshake_record& r) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
@@ -103,19 +96,22 @@ asio::awaitable<void> serve_lines(server_state* server, stream_type& stream, con
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket) {
-  open_guard guard(server->open);
+asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket, connection_slot slot) {
+  [[maybe_unused]] connection_slot held = std::move(slot);
   handshake_record record;
   boost::system::error_code ignored;
   // Small TLS records must not wait for delayed ACKs (40 ms per round trip on loopback).
   socket.set_option(tcp::no_delay(true), ignored);
-  auto remote = socket.remote_endpoint(ignored);
-  record.remote = remote.address().to_string() + ":" + std::to_string(remote.port());
+  record.remote = endpoint_text(socket);
+
+  // One deadline from accept to the end of the handshake: sniffing the first byte must not buy
+  // a slow client a second handshake_timeout.
+  auto handshake_deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
 
   // Peek at the first byte without consuming it, racing the handshake deadline.
   unsigned char first = 0;
   asio::steady_timer deadline(socket.get_executor());
-  deadline.expires_after(server->options.handshake_timeout);
+  deadline.expires_at(handshake_deadline);
   auto peeked = co_await (socket.async_receive(asio::buffer(&first, 1), tcp::socket::message_peek,
                                                asio::as_tuple(asio::use_awaitable)) ||
                           deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -141,7 +137,7 @@ asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket)
   const auto& fallback = state.identities->entries.front();
   SSL_use_cert_and_key(ssl, fallback.leaf.native(), fallback.key.get(), fallback.chain.get(), 1);
 
-  stream.next_layer().expires_after(server->options.handshake_timeout);
+  stream.next_layer().expires_at(handshake_deadline);
   boost::system::error_code ec;
   co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   describe_session(ssl, record);

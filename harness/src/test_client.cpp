@@ -101,7 +101,7 @@ void collect(SSL* ssl, handshake_result& r) {
 // a deadline and nothing can hang a test.
 class connection {
  public:
-  explicit connection(const client_options& o) : options_(o), ctx_(make_context(o)), stream_(ioc_, ctx_) {
+  connection(const client_options& o, asio::ssl::context& ctx) : options_(o), stream_(ioc_, ctx) {
     detail::watch_alerts(stream_.native_handle(), &alert_);
   }
 
@@ -184,7 +184,6 @@ class connection {
  private:
   const client_options& options_;
   asio::io_context ioc_{1};
-  asio::ssl::context ctx_;
   stream_type stream_;
   beast::flat_buffer buffer_;
   bool open_ = false;
@@ -197,11 +196,12 @@ test_client::test_client(client_options options) : options_(std::move(options)) 
   if (options_.host.empty()) throw ca::error("client_options.host: empty; give the name to dial and verify");
   if (options_.port == 0) throw ca::error("client_options.port: 0; give the server's port");
   endpoints_for(options_);  // reject a bad resolve map here, not at the first call
+  context_ = std::make_shared<asio::ssl::context>(make_context(options_));
 }
 
 handshake_result test_client::handshake() const {
   handshake_result result;
-  connection c(options_);
+  connection c(options_, *context_);
   c.run([&](connection& self) -> asio::awaitable<void> {
     result = co_await self.open();
     co_await self.close();
@@ -217,7 +217,7 @@ handshake_result test_client::handshake() const {
 
 std::vector<http_response> test_client::request_all(std::vector<http_request> requests) const {
   std::vector<http_response> responses;
-  connection c(options_);
+  connection c(options_, *context_);
   c.run([&](connection& self) -> asio::awaitable<void> {
     co_await self.ensure_open();
     for (auto& req : requests) {
@@ -248,7 +248,7 @@ http_response test_client::post(const std::string& target, std::string body, con
 
 std::string test_client::exchange_line(const std::string& line) const {
   std::string reply;
-  connection c(options_);
+  connection c(options_, *context_);
   c.run([&](connection& self) -> asio::awaitable<void> {
     co_await self.ensure_open();
     reply = co_await self.line(line);

@@ -49,7 +49,8 @@ int alert_slot_index() {
 }
 
 void on_info(const SSL* ssl, int where, int value) {
-  if ((where & SSL_CB_READ_ALERT) == 0 || (value >> 8) != SSL3_AL_FATAL) return;
+  // SSL_CB_READ_ALERT is two bits (alert, read): a written alert shares the first one.
+  if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT || (value >> 8) != SSL3_AL_FATAL) return;
   auto* slot = static_cast<int*>(SSL_get_ex_data(ssl, alert_slot_index()));
   if (slot != nullptr && *slot < 0) *slot = value & 0xff;
 }

@@ -80,17 +80,19 @@ asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor)
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    // Only this loop adds to the count, so checking and then taking a slot cannot overshoot.
     if (server->open.load() >= server->options.max_connections) {
-      boost::system::error_code ignored;
       handshake_record r;
-      r.remote = socket.remote_endpoint(ignored).address().to_string();
+      r.remote = endpoint_text(socket);
       r.failure = "connection cap reached";
+      boost::system::error_code ignored;
       socket.close(ignored);
       server->record(std::move(r));
       continue;
     }
+    connection_slot slot(server->open);
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve_connection(server, std::move(socket)), asio::detached);
+    asio::co_spawn(executor, serve_connection(server, std::move(socket), std::move(slot)), asio::detached);
   }
 }
 

@@ -75,6 +75,7 @@ TEST_F(TlsServerTest, ClientRejectsAnotherRoot) {
   auto result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
+  EXPECT_EQ(result.alert_received, -1) << "the client sent unknown_ca; it received nothing";
 }
 
 TEST_F(TlsServerTest, ClientRejectsWrongHost) {

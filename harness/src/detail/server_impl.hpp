@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tlsfix/ca/handles.hpp"
@@ -88,6 +89,30 @@ struct server_access {
                           bool answer_unknown_names = false, const std::function<void(SSL_CTX*)>& configure = {});
 };
 
-boost::asio::awaitable<void> serve_connection(server_state* server, boost::asio::ip::tcp::socket socket);
+// One counted place among server_options.max_connections, taken by the accept loop before the
+// session starts (so that a burst cannot overshoot the cap) and given back when the session ends.
+class connection_slot {
+ public:
+  explicit connection_slot(std::atomic<std::size_t>& count) : count_(&count) { ++*count_; }
+  connection_slot(connection_slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  connection_slot& operator=(connection_slot&&) = delete;
+  ~connection_slot() {
+    if (count_) --*count_;
+  }
+
+ private:
+  std::atomic<std::size_t>* count_;
+};
+
+// "127.0.0.1:53422", as every record names its peer (empty once the peer is gone).
+template <typename Socket>
+std::string endpoint_text(const Socket& socket) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  return ec ? std::string() : remote.address().to_string() + ":" + std::to_string(remote.port());
+}
+
+boost::asio::awaitable<void> serve_connection(server_state* server, boost::asio::ip::tcp::socket socket,
+                                              connection_slot slot);
 
 }  // namespace tlsfix::harness::detail

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -88,6 +89,9 @@ class test_client {
 
  private:
   client_options options_;
+  // Built once: an SSL_CTX costs more than the handshake's own client-side work. Sharing it
+  // cannot resume sessions, because tickets and the session cache are off.
+  std::shared_ptr<boost::asio::ssl::context> context_;
 };
 
 }  // namespace tlsfix::harness
