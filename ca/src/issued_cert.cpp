@@ -10,6 +10,18 @@
 
 namespace tlsfix::ca {
 
+issued_cert issued_cert::from_pem(std::string_view chain_pem, std::string_view key_pem, std::string_view root_pem,
+                                  std::string_view passphrase) {
+  auto chain = certificate::chain_from_pem(chain_pem, "certificate chain");
+  auto key = private_key::from_pem(key_pem, passphrase, "private key");
+  auto root = certificate::from_pem(root_pem, "root certificate");
+  if (X509_check_private_key(chain.front().native(), key.native()) != 1) {
+    detail::drain_openssl_errors();
+    throw error("private key: does not belong to the certificate '" + chain.front().subject() + "'");
+  }
+  return issued_cert(std::move(chain), std::move(key), std::move(root));
+}
+
 std::string issued_cert::pkcs12(std::string_view password, std::string_view friendly_name) const {
   if (password.empty()) throw error("pkcs12: the password is empty; a PKCS#12 file holds the private key");
   x509_stack_ptr intermediates{sk_X509_new_null()};

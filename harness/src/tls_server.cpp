@@ -97,12 +97,16 @@ asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor)
 }
 
 void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, const char* address) {
-  tcp::endpoint endpoint{asio::ip::make_address(address), 0};
+  tcp::endpoint endpoint{asio::ip::make_address(address), server.options.port};
   acceptor.emplace(asio::make_strand(*server.ioc));
-  acceptor->open(endpoint.protocol());
-  if (endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true));
-  acceptor->bind(endpoint);
-  acceptor->listen(asio::socket_base::max_listen_connections);
+  boost::system::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw ca::error("server_options.port: cannot listen on " + std::string(address) + " port " +
+                    std::to_string(server.options.port) + ": " + ec.message());
 }
 
 }  // namespace

@@ -17,12 +17,19 @@ namespace tlsfix::harness {
 struct trust::file_state {
   std::once_flag once;
   std::optional<ca::temp_file> file;
+  std::filesystem::path existing;  // from_file(): used as it is, never written or removed
 };
 
 trust::trust(ca::certificate root) : trust(std::vector<ca::certificate>{std::move(root)}) {}
 
 trust::trust(std::vector<ca::certificate> roots) : roots_(std::move(roots)), file_(std::make_shared<file_state>()) {
   if (roots_.empty()) throw ca::error("trust: at least one root certificate is required");
+}
+
+trust trust::from_file(const std::filesystem::path& ca_file) {
+  trust roots{ca::certificate::chain_from_pem(ca::read_file(ca_file), ca_file.string())};
+  roots.file_->existing = std::filesystem::absolute(ca_file);
+  return roots;
 }
 
 void trust::install(SSL_CTX* ctx) const {
@@ -39,6 +46,7 @@ void trust::install(SSL_CTX* ctx) const {
 void trust::install(boost::asio::ssl::context& ctx) const { install(ctx.native_handle()); }
 
 const std::filesystem::path& trust::ca_file() const {
+  if (!file_->existing.empty()) return file_->existing;
   std::call_once(file_->once, [&] { file_->file.emplace(ca::to_pem(roots_), "ca.pem"); });
   return file_->file->path();
 }

@@ -263,3 +263,31 @@ TEST(IssuedCertWithoutIntermediates, KeepsLeafKeyAndRootButNotTheChain) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(IssuedCertFromPem, RoundTripsWhatWriteToWrote) {
+  auto root = tlsfix::ca::certificate_authority::create();
+  auto leaf = root.make_intermediate().issue("service.test.local");
+  auto again = tlsfix::ca::issued_cert::from_pem(leaf.fullchain_pem(), leaf.key_pem("pw"), root.root().to_pem(), "pw");
+  ASSERT_EQ(again.chain().size(), 2u);
+  EXPECT_EQ(again.cert(), leaf.cert());
+  EXPECT_EQ(again.chain()[1], leaf.chain()[1]);
+  EXPECT_EQ(again.root(), root.root());
+  EXPECT_EQ(again.key().public_der(), leaf.key().public_der());
+}
+
+TEST(IssuedCertFromPem, RefusesAKeyThatBelongsToAnotherCertificate) {
+  auto root = tlsfix::ca::certificate_authority::create();
+  auto a = root.issue("a.test.local");
+  auto b = root.issue("b.test.local");
+  try {
+    tlsfix::ca::issued_cert::from_pem(a.fullchain_pem(), b.key_pem(), root.root().to_pem());
+    ADD_FAILURE() << "mismatched key accepted";
+  } catch (const tlsfix::ca::error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("does not belong to the certificate"));
+  }
+  EXPECT_THROW(tlsfix::ca::issued_cert::from_pem("", a.key_pem(), root.root().to_pem()), tlsfix::ca::error);
+}
+
+}  // namespace

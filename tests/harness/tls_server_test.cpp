@@ -232,6 +232,23 @@ TEST_F(TlsServerTest, ListensOnIpv6OnRequest) {
   EXPECT_TRUE(result.ok()) << result.message();
 }
 
+TEST_F(TlsServerTest, ListensOnAFixedPortWhenAsked) {
+  std::uint16_t port = 0;
+  {
+    auto probe = harness::tls_server::start(ca_.issue("service.test.local"), hello());
+    port = probe.port();  // free a moment ago, and closed again
+  }
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = port});
+  EXPECT_EQ(server.port(), port);
+  EXPECT_EQ(server.client().get("/").result_int(), 200);
+  try {
+    harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = port});
+    ADD_FAILURE() << "a taken port must be an error, not a silent move elsewhere";
+  } catch (const ca::error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("server_options.port: cannot listen on 127.0.0.1 port " + std::to_string(port)));
+  }
+}
+
 TEST_F(TlsServerTest, CloseIsIdempotentAndRefusesNewConnections) {
   auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello());
   auto client = server.client();

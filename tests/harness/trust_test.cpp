@@ -70,3 +70,21 @@ TEST(TrustTest, InstallReplacesTheStoreAndTurnsOnVerification) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(TrustFromFileTest, UsesTheGivenFileAsItsCaFile) {
+  auto ca = tlsfix::ca::certificate_authority::create();
+  tlsfix::ca::temp_file file{ca.root().to_pem(), "ca.crt"};
+  {
+    auto roots = tlsfix::harness::trust::from_file(file.path());
+    ASSERT_EQ(roots.roots().size(), 1u);
+    EXPECT_EQ(roots.roots()[0], ca.root());
+    EXPECT_EQ(roots.ca_file(), file.path());
+    EXPECT_EQ(roots.environment()[0].second, file.path().string());
+  }
+  EXPECT_TRUE(std::filesystem::exists(file.path())) << "a file it did not write is never removed";
+  EXPECT_THROW(tlsfix::harness::trust::from_file(file.path().parent_path() / "missing.crt"), tlsfix::ca::error);
+}
+
+}  // namespace

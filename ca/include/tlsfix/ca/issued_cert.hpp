@@ -23,6 +23,12 @@ class certificate_authority;
 
 class issued_cert {
  public:
+  // Material from disk, e.g. what `tlsfix init` wrote: `chain_pem` leaf first (fullchain.pem),
+  // the key (encrypted when `passphrase` is given) and the root a client should trust. The order
+  // is kept as given. Throws `error` when the key does not belong to the leaf.
+  static issued_cert from_pem(std::string_view chain_pem, std::string_view key_pem, std::string_view root_pem,
+                              std::string_view passphrase = {});
+
   const certificate& cert() const noexcept { return chain_.front(); }
   const private_key& key() const noexcept { return key_; }
   // Leaf first, root excluded.

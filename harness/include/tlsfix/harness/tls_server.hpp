@@ -59,7 +59,10 @@ struct server_options {
   // Protocols in preference order; a client offering none of them gets no_application_protocol.
   std::vector<std::string> alpn;
   tls_version_range versions;
-  bool listen_ipv6 = false;  // also listen on [::1]:0
+  // 0 (the default, and what tests should use): any free port. A fixed port is for tools
+  // that serve a developer on a known address.
+  std::uint16_t port = 0;
+  bool listen_ipv6 = false;  // also listen on [::1] (on the same port when `port` is set)
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::size_t max_connections = 4096;

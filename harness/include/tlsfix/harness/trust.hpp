@@ -33,6 +33,8 @@ class trust {
  public:
   trust(ca::certificate root);  // NOLINT(google-explicit-constructor): a root is a trust
   explicit trust(std::vector<ca::certificate> roots);
+  // The roots in an existing PEM file, which then serves as ca_file() itself.
+  static trust from_file(const std::filesystem::path& ca_file);
 
   const std::vector<ca::certificate>& roots() const noexcept { return roots_; }
 
@@ -41,7 +43,8 @@ class trust {
   void install(SSL_CTX* ctx) const;
   void install(boost::asio::ssl::context& ctx) const;
 
-  // A PEM file with the roots, written once and deleted when the last copy of this trust goes.
+  // A PEM file with the roots: the one given to from_file(), or one written on first use and
+  // deleted when the last copy of this trust goes.
   const std::filesystem::path& ca_file() const;
 
   // SSL_CERT_FILE, CURL_CA_BUNDLE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS and
