@@ -11,6 +11,7 @@
 
 #include "tlsfix/ca/certificate_authority.hpp"
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -25,17 +26,7 @@ using namespace std::chrono_literals;
 using clock_type = tlsfix::ca::clock;
 
 // The text of the `tlsfix::ca::error` that `f` throws, or a marker that makes the match fail.
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type> ") + e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 struct name_case {
   std::string input;

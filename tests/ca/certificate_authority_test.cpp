@@ -15,6 +15,7 @@
 
 #include "tlsfix/ca/error.hpp"
 #include "tlsfix/ca/verify.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -28,17 +29,7 @@ using tlsfix::ca::issued_cert;
 using tlsfix::ca::key_type;
 using tlsfix::ca::private_key;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type> ") + e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 tlsfix::ca::verify_result verify_leaf(const issued_cert& leaf, const certificate& root,
                                       const std::string& name = "service.test.local") {

@@ -12,6 +12,7 @@
 
 #include "tlsfix/ca/certificate_authority.hpp"
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -23,17 +24,7 @@ using tlsfix::ca::certificate_authority;
 using tlsfix::ca::validity;
 using namespace std::chrono_literals;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    return std::string("<wrong exception type> ") + e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 class CertificateTest : public ::testing::Test {
  protected:

@@ -10,6 +10,7 @@
 
 #include "tlsfix/ca/certificate_authority.hpp"
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -21,15 +22,7 @@ using ::testing::UnorderedElementsAre;
 using tlsfix::ca::certificate_authority;
 using tlsfix::ca::crl;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 long crl_number(const crl& list) {
   int critical = 0;

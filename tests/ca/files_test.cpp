@@ -15,6 +15,7 @@
 #include <string>
 
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -25,15 +26,7 @@ using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 using tlsfix::ca::file_mode;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 mode_t mode_of(const fs::path& path) {
   struct stat info {};

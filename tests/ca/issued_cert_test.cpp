@@ -17,6 +17,7 @@
 #include "tlsfix/ca/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/verify.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -31,15 +32,7 @@ using tlsfix::ca::certificate;
 using tlsfix::ca::certificate_authority;
 using tlsfix::ca::private_key;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 // Owners for the PKCS#12 internals handles.hpp has no alias for.
 template <auto Free>

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -20,15 +21,7 @@ using ::testing::StartsWith;
 using tlsfix::ca::key_type;
 using tlsfix::ca::private_key;
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 struct key_case {
   key_type type;

@@ -16,6 +16,7 @@
 
 #include "tlsfix/ca/certificate_authority.hpp"
 #include "tlsfix/ca/error.hpp"
+#include "error_text.hpp"
 
 namespace {
 
@@ -256,15 +257,7 @@ TEST_F(VerifyTest, PartialWildcardIsNeverMatched) {
                          X509_V_ERR_HOSTNAME_MISMATCH));
 }
 
-template <typename F>
-std::string error_from(F&& f) {
-  try {
-    f();
-  } catch (const tlsfix::ca::error& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
+using tlsfix::test::error_from;
 
 TEST_F(VerifyTest, MisuseThrows) {
   auto leaf = ca_.issue("service.test.local");
