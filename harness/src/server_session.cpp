@@ -35,15 +35,12 @@ namespace {
 // garbage) is not TLS at all and is closed without an answer.
 constexpr unsigned char tls_handshake_record = 0x16;
 
-
 void describe_session(SSL* ssl, handshake_record& r) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
-  r.version = SSL_get_version(ssl);
-  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) r.cipher = SSL_CIPHER_get_name(cipher);
-  const unsigned char* alpn = nullptr;
-  unsigned int alpn_length = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
-  if (alpn) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  auto facts = negotiated_on(ssl);
+  r.version = std::move(facts.version);
+  r.cipher = std::move(facts.cipher);
+  r.alpn = std::move(facts.alpn);
   if (X509* served = SSL_get_certificate(ssl)) r.served_serial = ca::certificate::from_native(served).serial_hex();
   // A rejected client certificate is not kept as the peer's, but its verify result is.
   r.verify_error = static_cast<int>(SSL_get_verify_result(ssl));

@@ -89,12 +89,10 @@ void collect(SSL* ssl, handshake_result& r) {
   r.verify_error = static_cast<int>(verify);
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
     for (int i = 0; i < sk_X509_num(chain); ++i) r.peer_chain.push_back(ca::certificate::from_native(sk_X509_value(chain, i)));
-  r.version = SSL_get_version(ssl);
-  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) r.cipher = SSL_CIPHER_get_name(cipher);
-  const unsigned char* alpn = nullptr;
-  unsigned int alpn_length = 0;
-  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
-  if (alpn) r.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  auto facts = detail::negotiated_on(ssl);
+  r.version = std::move(facts.version);
+  r.cipher = std::move(facts.cipher);
+  r.alpn = std::move(facts.alpn);
 }
 
 // One verified connection, driven by coroutines on a private io_context so that every step has

@@ -91,6 +91,17 @@ ca::x509_stack_ptr intermediates(const ca::issued_cert& identity) {
   return stack;
 }
 
+negotiated negotiated_on(SSL* ssl) {
+  negotiated out;
+  out.version = SSL_get_version(ssl);
+  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl)) out.cipher = SSL_CIPHER_get_name(cipher);
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_length);
+  if (alpn) out.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  return out;
+}
+
 std::string subject_of(X509* cert) { return cert ? ca::certificate::from_native(cert).subject() : std::string(); }
 
 }  // namespace detail

@@ -35,6 +35,14 @@ std::string reason(const boost::system::error_code& ec);
 // The chain above the leaf (intermediates) as an owning stack.
 ca::x509_stack_ptr intermediates(const ca::issued_cert& identity);
 
+// What a connection negotiated, for handshake records and results alike.
+struct negotiated {
+  std::string version;  // "TLSv1.3"
+  std::string cipher;
+  std::string alpn;
+};
+negotiated negotiated_on(SSL* ssl);
+
 // The subject of a certificate, for records.
 std::string subject_of(X509* cert);
 
