@@ -118,7 +118,7 @@ service_output render_service(const service_spec& spec, const ca::issued_cert& c
 std::vector<ca::file_entry> render_top(const fs::path& dir, const ca::certificate& root, bool key_kept,
                                        const std::vector<std::string>& allow_names, const json& services,
                                        const std::vector<ca::file_entry>& files, const json& previous_files) {
-  auto vars = environment(dir, services);
+  auto vars = environment(harness::trust{root}, dir, services);
   std::vector<ca::file_entry> top{{"env", format_env(vars, env_format::shell), ca::file_mode::public_read},
                                   {"github.env", format_env(vars, env_format::github), ca::file_mode::public_read},
                                   {"hosts", hosts_lines(services), ca::file_mode::public_read}};

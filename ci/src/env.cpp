@@ -21,7 +21,7 @@ void add_env(CLI::App& app, int& status) {
   cmd->callback([o, &status] {
     auto format = parse_env_format(o->format);
     auto dir = tlsfix_dir::open(o->dir);
-    std::cout << format_env(environment(dir.path(), dir.services()), format);
+    std::cout << format_env(environment(harness::trust::from_file(dir.ca_file()), dir.path(), dir.services()), format);
     status = success;
   });
 }

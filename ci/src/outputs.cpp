@@ -50,15 +50,12 @@ env_format parse_env_format(std::string_view text) {
   throw ca::error("--format: '" + std::string(text) + "' is not one of shell, github, dotenv, json");
 }
 
-env_list environment(const std::filesystem::path& dir, const nlohmann::json& services) {
+env_list environment(const harness::trust& roots, const std::filesystem::path& dir, const nlohmann::json& services) {
   std::string ca = (dir / "ca.crt").string();
-  env_list vars{{"TLSFIX_DIR", dir.string()},
-                {"TLSFIX_CA_FILE", ca},
-                {"SSL_CERT_FILE", ca},
-                {"CURL_CA_BUNDLE", ca},
-                {"REQUESTS_CA_BUNDLE", ca},
-                {"NODE_EXTRA_CA_CERTS", ca},
-                {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", ca}};
+  env_list vars{{"TLSFIX_DIR", dir.string()}, {"TLSFIX_CA_FILE", ca}};
+  std::string from_file = roots.ca_file().string(), from_dir = roots.ca_file().parent_path().string();
+  for (auto [name, value] : roots.environment())
+    vars.emplace_back(name, value == from_file ? ca : value == from_dir ? dir.string() : value);
   for (const auto& service : services) {
     std::string id = "TLSFIX_" + env_identifier(service.at("name").get<std::string>());
     for (const auto& [kind, file] : service.at("files").items())

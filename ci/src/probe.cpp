@@ -5,6 +5,7 @@
 // Like every tlsfix client it dials loopback only: a name resolves to 127.0.0.1 unless --resolve
 // maps it to another loopback address.
 #include <iostream>
+#include <optional>
 
 #include "cli.hpp"
 #include "outputs.hpp"
@@ -59,6 +60,7 @@ url_parts parse_url(const std::string& url) {
 void add_probe(CLI::App& app, int& status) {
   struct options {
     std::string url, ca_file;
+    std::optional<std::string> cert_file, key_file;
     std::vector<std::string> resolve, alpn;
     int timeout_seconds = 10;
     bool json_out = false;
@@ -66,10 +68,16 @@ void add_probe(CLI::App& app, int& status) {
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("probe", "Connect to a TLS server, verify it strictly and print what it negotiated");
   cmd->footer("Example:\n  tlsfix probe https://service.test.local:8443/ --ca tls/ca.crt --resolve service.test.local:8443:127.0.0.1\n"
+              "  tlsfix probe https://api.test.local:8443/ --ca tls/ca.crt --cert tls/worker.test.local/fullchain.pem \\\n"
+              "      --key tls/worker.test.local/key.pem\n"
               "Exit status 2 when the server cannot be verified; the reason is printed.");
   cmd->add_option("URL", o->url, "https://NAME[:PORT]/")->required();
   cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM); nothing else is trusted")->required();
   cmd->add_option("--resolve", o->resolve, "NAME:PORT:ADDR as curl takes it; ADDR must be loopback (repeatable)");
+  auto* cert = cmd->add_option("--cert", o->cert_file, "Client certificate for mTLS (PEM, leaf first: fullchain.pem)");
+  auto* key = cmd->add_option("--key", o->key_file, "The client certificate's key (PEM)");
+  cert->needs(key);
+  key->needs(cert);
   cmd->add_option("--alpn", o->alpn, "Offer this ALPN protocol (repeatable)");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds before giving up")->capture_default_str();
   cmd->add_flag("--json", o->json_out, "Print the result as JSON");
@@ -86,6 +94,15 @@ void add_probe(CLI::App& app, int& status) {
       std::string addr = entry.substr(second + 1);
       if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
       if (port == target.port) options.resolve[entry.substr(0, first)].push_back(addr);
+    }
+    if (o->cert_file) {
+      try {
+        // The root is --ca's: a client identity from this directory chains to the root it trusts.
+        options.identity = ca::issued_cert::from_pem(ca::read_file(*o->cert_file), ca::read_file(*o->key_file),
+                                                     ca::read_file(o->ca_file));
+      } catch (const ca::error& e) {
+        throw ca::error("--cert " + *o->cert_file + " with --key " + *o->key_file + ": " + e.what());
+      }
     }
     options.alpn = o->alpn;
     options.timeout = std::chrono::seconds(o->timeout_seconds);

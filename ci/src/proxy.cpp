@@ -103,7 +103,7 @@ void add_proxy(CLI::App& app, int& status) {
   cmd->add_option("--service", o->service, "The name clients dial")->required();
   cmd->add_option("--to", o->to, "The plaintext upstream, ADDRESS:PORT on loopback")->required();
   cmd->add_option("--port", o->port, "Loopback port (default: any free port)");
-  cmd->add_option("--dir", o->dir, "Use this tlsfix directory's CA (made with --keep-ca-key) instead of a fresh one");
+  cmd->add_option("--dir", o->dir, "Serve this tlsfix directory's certificate for --service instead of a fresh CA's");
   cmd->add_option("--ca-out", o->ca_out, "Write the fresh root here (never overwritten)")->excludes("--dir");
   cmd->add_option("--allow-name", o->allow_names, "Let the fresh CA vouch for a name outside the test domains")->excludes("--dir");
   cmd->callback([o, &status] {
@@ -130,10 +130,10 @@ void add_proxy(CLI::App& app, int& status) {
     }
     block_stop_signals();
     std::string shown = o->to;
-    auto server = harness::tls_server::start(*identity, [upstream, shown](const harness::http_request& req) {
-      return forward(req, upstream, shown);
-    });
-    serve_until_signal(server, o->port, ca_line + "upstream: http://" + shown + "\n");
+    auto server = harness::tls_server::start(
+        *identity, [upstream, shown](const harness::http_request& req) { return forward(req, upstream, shown); },
+        {.port = o->port.value_or(0)});
+    serve_until_signal(server, ca_line + "upstream: http://" + shown + "\n");
     status = success;
   });
 }

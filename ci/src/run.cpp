@@ -15,23 +15,10 @@
 #include "cli.hpp"
 #include "directory.hpp"
 #include "outputs.hpp"
+#include "process.hpp"
 #include "tlsfix/ca/error.hpp"
 
 namespace tlsfix::cli {
-
-namespace fs = std::filesystem;
-
-namespace {
-
-fs::path find_nss_wrapper() {
-  if (const char* explicit_path = std::getenv("TLSFIX_NSS_WRAPPER")) return explicit_path;
-  for (const char* candidate : {"/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so",
-                                "/usr/lib64/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so", "/usr/local/lib/libnss_wrapper.so"})
-    if (fs::exists(candidate)) return candidate;
-  throw ca::error("libnss_wrapper.so not found: install libnss-wrapper (Debian) or set TLSFIX_NSS_WRAPPER to its path");
-}
-
-}  // namespace
 
 void add_run(CLI::App& app, int& status) {
   struct options {
@@ -46,12 +33,8 @@ void add_run(CLI::App& app, int& status) {
   cmd->add_option("CMD", o->command, "The program and its arguments, after --")->required();
   cmd->callback([o, &status] {
     auto dir = tlsfix_dir::open(o->dir);
-    auto preload = find_nss_wrapper().string();
-    env_list vars = environment(dir.path(), dir.services());
-    vars.emplace_back("NSS_WRAPPER_HOSTS", (dir.path() / "hosts").string());
-    // nss_wrapper answers hosts lookups from its file; users and groups still come from the system.
-    const char* existing = std::getenv("LD_PRELOAD");
-    vars.emplace_back("LD_PRELOAD", existing && *existing ? preload + ":" + existing : preload);
+    env_list vars = environment(harness::trust::from_file(dir.ca_file()), dir.path(), dir.services());
+    for (auto& v : nss_wrapper_environment(dir.path() / "hosts")) vars.push_back(std::move(v));
     for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     for (auto& arg : o->command) argv.push_back(arg.data());

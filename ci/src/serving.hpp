@@ -3,11 +3,9 @@
 //
 //   block_stop_signals();                     // before any thread starts, so all inherit it
 //   auto server = harness::tls_server::start(identity_from_dir(dir, "app.test.local"), handler);
-//   serve_until_signal(server, 8443);         // prints https://app.test.local:8443/
+//   serve_until_signal(server);               // prints https://app.test.local:PORT/
 #pragma once
 
-#include <cstdint>
-#include <optional>
 #include <string>
 
 #include "directory.hpp"
@@ -17,12 +15,11 @@ namespace tlsfix::cli {
 
 void block_stop_signals();
 
-// A certificate for the service's names from the directory's CA. The library cannot load a leaf
-// and key from disk into an `issued_cert` (its constructor is private), so this issues a fresh
-// leaf with the same names from ca.key: clients that trust ca.crt cannot tell the difference.
+// The service's certificate as `init` wrote it (fullchain.pem, key.pem, ca.crt): the serial a
+// client sees is the manifest's. A client-only identity (clientAuth) is refused.
 ca::issued_cert identity_from_dir(const tlsfix_dir& dir, const std::string& service);
 
-// Prints the URL (and `extra` lines), then blocks until SIGINT/SIGTERM; a relay serves `port`.
-void serve_until_signal(harness::tls_server& server, std::optional<std::uint16_t> port, const std::string& extra = {});
+// Prints the URL (and `extra` lines), then blocks until SIGINT/SIGTERM.
+void serve_until_signal(harness::tls_server& server, const std::string& extra = {});
 
 }  // namespace tlsfix::cli

@@ -124,6 +124,13 @@ TEST_F(CliInteropTest, NginxServesFullchainAndKey) {
   args = curl(dir() / "ca.crt", name, mtls_port);
   args.insert(args.begin() + 1, {"--cert", (foreign_key / "fullchain.pem").string(), "--key", (foreign_key / "key.pem").string()});
   EXPECT_THAT(test::run(args).output, HasSubstr("The SSL certificate error"));
+
+  // probe --cert/--key presents the same identity (the negative cases are in run_test.cpp: nginx
+  // completes the handshake and refuses at the HTTP layer, which probe does not reach).
+  std::string mtls_url = "https://" + name + ":" + std::to_string(mtls_port) + "/";
+  auto probe = tlsfix_cli({"probe", mtls_url, "--ca", (dir() / "ca.crt").string(), "--cert", (worker / "fullchain.pem").string(),
+                           "--key", (worker / "key.pem").string()});
+  EXPECT_EQ(probe.exit_code, 0) << probe.output;
 }
 
 TEST_F(CliInteropTest, HaproxyServesTheCombinedPem) {
