@@ -6,7 +6,8 @@
 //
 //   0  success
 //   1  usage or input error: bad flags, unreadable or malformed files, refused overwrites
-//   2  a check failed: probe could not verify, verify rejected, check-expiry found something
+//   2  a check failed: probe could not verify, verify rejected, check-expiry found something,
+//      check-client's client accepted an impostor or rejected a control
 //   `run` exits with the status of the program it ran (127 when it cannot be started).
 //
 //   CLI::App app{"tlsfix"};
@@ -30,5 +31,6 @@ void add_check_expiry(CLI::App& app, int& status);
 void add_serve(CLI::App& app, int& status);
 void add_proxy(CLI::App& app, int& status);
 void add_trust(CLI::App& app, int& status);
+void add_check_client(CLI::App& app, int& status);
 
 }  // namespace tlsfix::cli

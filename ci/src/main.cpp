@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   tlsfix::cli::add_serve(app, status);
   tlsfix::cli::add_proxy(app, status);
   tlsfix::cli::add_trust(app, status);
+  tlsfix::cli::add_check_client(app, status);
 
   try {
     app.parse(argc, argv);
