@@ -99,6 +99,8 @@ void add_verb(CLI::App* trust, int& status, bool install) {
 
 void add_trust(CLI::App& app, int& status) {
   auto* trust = app.add_subcommand("trust", "Install or remove a tlsfix root in a trust store, explicitly");
+  trust->footer("Example:\n  tlsfix trust install --ca tls/ca.crt --nss-db ~/.pki/nssdb\n"
+                "  tlsfix trust uninstall --ca tls/ca.crt --nss-db ~/.pki/nssdb");
   trust->require_subcommand(1);
   add_verb(trust, status, true);
   add_verb(trust, status, false);

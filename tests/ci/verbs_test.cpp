@@ -201,4 +201,19 @@ TEST_F(CliVerbsTest, TrustSystemDryRunChangesNothing) {
   EXPECT_THAT(both.output, HasSubstr("excludes"));
 }
 
+// Every verb's --help ends with a runnable example.
+TEST_F(CliVerbsTest, EveryHelpShowsAnExample) {
+  for (const auto& verb : std::vector<std::vector<std::string>>{
+           {}, {"init"}, {"issue"}, {"env"}, {"run"}, {"probe"}, {"verify"}, {"check-expiry"}, {"serve"}, {"proxy"},
+           {"trust"}, {"trust", "install"}, {"trust", "uninstall"}, {"check-client"}}) {
+    auto args = verb;
+    args.push_back("--help");
+    auto r = tlsfix_cli(args);
+    std::string shown = verb.empty() ? "tlsfix" : verb.back();
+    EXPECT_EQ(r.exit_code, 0) << shown << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr("Example")) << shown;
+    EXPECT_THAT(r.output, HasSubstr("tlsfix " + (verb.empty() ? std::string("init") : verb.front()))) << shown;
+  }
+}
+
 }  // namespace
