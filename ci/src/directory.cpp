@@ -71,7 +71,7 @@ ca::certificate_authority tlsfix_dir::load_ca() const {
   fs::path key_file = path_ / "ca.key";
   if (!has_ca_key())
     throw ca::error(key_file.string() + ": missing: this directory's CA key was not kept, so it can sign nothing more "
-                    "(by design). Make a new directory with `tlsfix init --keep-ca-key` to issue or serve later.");
+                    "(by design). Make a new directory with `tlsfix init --keep-ca-key` to issue later.");
   try {
     return ca::certificate_authority::load(ca::read_file(ca_file()), ca::read_file(key_file));
   } catch (const ca::error& e) {

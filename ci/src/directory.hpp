@@ -2,7 +2,7 @@
 //
 //   DIR/                         0700
 //     ca.crt                     the root clients trust
-//     ca.key                     0600, only with --keep-ca-key (needed by `issue` and `serve`)
+//     ca.key                     0600, only with --keep-ca-key (needed by `issue`)
 //     env github.env hosts       shell exports, $GITHUB_ENV lines, /etc/hosts lines
 //     manifest.json              every file (mode, sha256), every service (SANs, serial,
 //                                fingerprint, validity, mTLS clients)

@@ -147,7 +147,7 @@ void add_init(CLI::App& app, int& status) {
   add_service_flags(cmd, o->flags);
   cmd->add_option("--allow-name", o->allow_names, "Let the CA vouch for a name outside the test domains: a DNS suffix or CIDR");
   cmd->add_option("--ca-validity", o->ca_validity, "How long the root lasts")->capture_default_str();
-  cmd->add_flag("--keep-ca-key", o->keep_ca_key, "Keep ca.key (0600) so that `issue` and `serve` can sign later");
+  cmd->add_flag("--keep-ca-key", o->keep_ca_key, "Keep ca.key (0600) so that `issue` can sign later");
   cmd->add_flag("--force", o->force, "Replace an existing tlsfix directory");
   cmd->add_flag("--json", o->json_out, "Print manifest.json instead of a summary");
   cmd->callback([o, &status] {

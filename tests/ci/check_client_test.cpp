@@ -132,6 +132,20 @@ TEST(CliCheckClientTest, PlaceholdersAndEnvironment) {
   EXPECT_THAT(failed_entries(report), ::testing::Contains("good"));
 }
 
+// A client still running at --timeout is killed with what it started, and counts as rejecting.
+TEST(CliCheckClientTest, HungClientIsKilledAtTheTimeout) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = tlsfix_cli(check_client({"--json", "--timeout", "1s"}, {"sh", "-c", "case \"$0\" in expired.*) sleep 30; true;; esac; exit 1", "{host}"}),
+                      {}, slow);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << "the shell's child was not killed";
+  ASSERT_EQ(r.exit_code, 2) << r.output;
+  for (const auto& row : nlohmann::json::parse(r.output)["rows"])
+    if (row["entry"] == "expired") {
+      EXPECT_EQ(row["actual"], "rejected");
+      EXPECT_EQ(row["detail"], "timed out after 1s (killed)");
+    }
+}
+
 // A program that cannot be started would "reject" every impostor: it is a usage error, not a pass.
 TEST(CliCheckClientTest, MissingProgramIsAUsageError) {
   auto r = tlsfix_cli(check_client({}, {"no-such-client-tlsfix", "{url}"}));
