@@ -11,6 +11,7 @@
 // TLSFIX_CA_FILE.
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli.hpp"
 #include "durations.hpp"

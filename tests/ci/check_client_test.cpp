@@ -139,7 +139,8 @@ TEST(CliCheckClientTest, HungClientIsKilledAtTheTimeout) {
                       {}, slow);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << "the shell's child was not killed";
   ASSERT_EQ(r.exit_code, 2) << r.output;
-  for (const auto& row : nlohmann::json::parse(r.output)["rows"])
+  auto report = nlohmann::json::parse(r.output);
+  for (const auto& row : report["rows"])
     if (row["entry"] == "expired") {
       EXPECT_EQ(row["actual"], "rejected");
       EXPECT_EQ(row["detail"], "timed out after 1s (killed)");
