@@ -39,6 +39,32 @@ void harness_cold_start(benchmark::State& state) {
   }
 }
 
+// The impostor catalog: starting its 27 servers (an RSA-4096 key among them) and holding
+// tlsfix's own client to every entry. No reference: this is the figure issue #4 asks for.
+void impostor_catalog_start(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(harness::impostor_catalog::start());
+}
+
+void impostor_check_strict_client(benchmark::State& state) {
+  auto catalog = harness::impostor_catalog::start();
+  for (auto _ : state) {
+    auto report = harness::check_client(catalog, harness::strict_test_client(catalog), {.strict = true});
+    if (!report.passed()) state.SkipWithError("tlsfix's own client failed the catalog");
+  }
+}
+
+BENCHMARK(impostor_catalog_start)
+    ->Name("impostors/catalog_start")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+BENCHMARK(impostor_check_strict_client)
+    ->Name("impostors/check_test_client")
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
 BENCHMARK(harness_handshake)
     ->Name("harness/handshake")
     ->Unit(benchmark::kMicrosecond)
