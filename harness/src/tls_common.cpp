@@ -59,7 +59,13 @@ class alert_category : public std::error_category {
  public:
   const char* name() const noexcept override { return "tls alert"; }
   std::string message(int alert) const override {
-    return std::string("peer sent alert: ") + SSL_alert_desc_string_long(alert);
+    // OpenSSL 3.0 names no alert newer than TLS 1.2 ("unknown" for certificate_required).
+    switch (alert) {
+      case 109: return "peer sent alert: missing extension";
+      case 116: return "peer sent alert: certificate required";
+      case 120: return "peer sent alert: no application protocol";
+      default: return std::string("peer sent alert: ") + SSL_alert_desc_string_long(alert);
+    }
   }
 };
 

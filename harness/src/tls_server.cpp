@@ -240,9 +240,7 @@ tls_server detail::server_access::start(std::vector<identity_entry> identities, 
     int mode = SSL_VERIFY_PEER | (p->options.client_auth == client_auth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     SSL_CTX_set_verify(ctx, mode, ca::strict_verify_callback);
     ca::apply_strict_policy(SSL_CTX_get0_param(ctx), "", ca::purpose::client);
-  } else {
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // server side: no client certificate asked for
-  }
+  }  // otherwise no client certificate is asked for (a server context's default)
 
   if (configure) configure(ctx);
 

@@ -9,6 +9,8 @@
 
 #include <tlsfix/harness.hpp>
 
+#include "impostor_fixture.hpp"
+
 #include "process.hpp"
 
 namespace {
@@ -70,23 +72,8 @@ harness::client_under_test python_client_for(const harness::impostor_catalog& ca
   };
 }
 
-std::set<std::string> failed_entries(const harness::check_report& report) {
-  std::set<std::string> names;
-  for (const auto& row : report.rows)
-    if (!row.skipped && !row.passed) names.insert(row.entry.name);
-  return names;
-}
-
-class ImpostorInterop : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { catalog_ = new harness::impostor_catalog(harness::impostor_catalog::start()); }
-  static void TearDownTestSuite() {
-    delete catalog_;
-    catalog_ = nullptr;
-  }
-  static harness::impostor_catalog* catalog_;
-};
-harness::impostor_catalog* ImpostorInterop::catalog_ = nullptr;
+using ImpostorInterop = test::ImpostorCatalogTest;
+using test::failed_entries;
 
 TEST_F(ImpostorInterop, CurlWithItsCaFileAndResolvePassesTheCatalog) {
   if (!test::have_program("curl")) GTEST_SKIP() << "curl is not installed";

@@ -12,30 +12,16 @@
 
 #include <tlsfix/harness.hpp>
 
+#include "impostor_fixture.hpp"
+
 namespace {
 
 using namespace tlsfix;
 using ::testing::IsSupersetOf;
 using ::testing::UnorderedElementsAreArray;
 
-// The catalog is started once: its servers are read-only and every test only dials them.
-class ImpostorTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() { catalog_ = new harness::impostor_catalog(harness::impostor_catalog::start()); }
-  static void TearDownTestSuite() {
-    delete catalog_;
-    catalog_ = nullptr;
-  }
-  static harness::impostor_catalog* catalog_;
-};
-harness::impostor_catalog* ImpostorTest::catalog_ = nullptr;
-
-std::set<std::string> failed_entries(const harness::check_report& report) {
-  std::set<std::string> names;
-  for (const auto& row : report.rows)
-    if (!row.skipped && !row.passed) names.insert(row.entry.name);
-  return names;
-}
+using ImpostorTest = test::ImpostorCatalogTest;
+using test::failed_entries;
 
 TEST_F(ImpostorTest, CatalogHoldsEveryEntryOnItsOwnPort) {
   std::set<std::string> names;

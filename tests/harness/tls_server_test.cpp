@@ -133,6 +133,7 @@ TEST_F(TlsServerTest, MutualTlsRequiresATrustedClientCertificate) {
   result = harness::test_client(none).handshake();
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.alert_received, SSL_AD_CERTIFICATE_REQUIRED) << result.message();
+  EXPECT_THAT(result.message(), HasSubstr("peer sent alert: certificate required"));
 
   auto untrusted = server.client_config();
   untrusted.identity = ca::certificate_authority::create().issue({.names = {"mallory@test.local"}, .usage = ca::usage::client});
