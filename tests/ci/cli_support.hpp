@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -36,5 +37,29 @@ unsigned mode_of(const fs::path& path);
 // curl's --cacert/--resolve arguments for https://NAME:PORT/ on 127.0.0.1.
 std::vector<std::string> curl(const fs::path& ca, const std::string& name, std::uint16_t port,
                               const std::string& path = "/");
+
+// Two directories made once per test suite by `tlsfix init` (the servers and clients only read
+// them): dir() with the service, other() with an unrelated CA for the negative controls. A suite
+// calls MakeDirectories() from its own SetUpTestSuite with the extra init arguments it needs.
+class InitDirectoriesTest : public ::testing::Test {
+ protected:
+  static void MakeDirectories(const std::string& service, const std::vector<std::string>& extra_init_args) {
+    tmp_ = new test::temp_dir();
+    std::vector<std::string> args{"init", dir().string(), "--service", service};
+    args.insert(args.end(), extra_init_args.begin(), extra_init_args.end());
+    auto r = tlsfix_cli(args);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = tlsfix_cli({"init", other().string(), "--service", service});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static void TearDownTestSuite() {
+    delete tmp_;
+    tmp_ = nullptr;
+  }
+  static fs::path dir() { return *tmp_ / "tls"; }
+  static fs::path other() { return *tmp_ / "other"; }
+
+  static inline test::temp_dir* tmp_ = nullptr;
+};
 
 }  // namespace tlsfix::cli_test

@@ -17,21 +17,9 @@ using ::testing::HasSubstr;
 const std::string name = "service.test.local";
 
 // One directory for all tests: the servers only read it.
-class CliInteropTest : public ::testing::Test {
+class CliInteropTest : public InitDirectoriesTest {
  protected:
-  static void SetUpTestSuite() {
-    tmp_ = new test::temp_dir();
-    auto r = tlsfix_cli({"init", dir().string(), "--service", name, "--ip", "127.0.0.1", "--client", "worker.test.local"});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    r = tlsfix_cli({"init", other().string(), "--service", name});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-  static void TearDownTestSuite() {
-    delete tmp_;
-    tmp_ = nullptr;
-  }
-  static fs::path dir() { return *tmp_ / "tls"; }
-  static fs::path other() { return *tmp_ / "other"; }
+  static void SetUpTestSuite() { MakeDirectories(name, {"--ip", "127.0.0.1", "--client", "worker.test.local"}); }
   static fs::path service() { return dir() / name; }
 
   struct clients_result {
@@ -82,11 +70,7 @@ class CliInteropTest : public ::testing::Test {
     EXPECT_NE(r.python.exit_code, 0);
     EXPECT_THAT(r.python.output, HasSubstr("CERTIFICATE_VERIFY_FAILED"));
   }
-
-  static test::temp_dir* tmp_;
 };
-
-test::temp_dir* CliInteropTest::tmp_ = nullptr;
 
 TEST_F(CliInteropTest, NginxServesFullchainAndKey) {
   if (!test::have_program("nginx")) GTEST_SKIP() << "nginx not installed";

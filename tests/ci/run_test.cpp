@@ -17,25 +17,10 @@ using ::testing::HasSubstr;
 
 const std::string name = "service.test.local";
 
-class CliServeTest : public ::testing::Test {
+class CliServeTest : public InitDirectoriesTest {
  protected:
-  static void SetUpTestSuite() {
-    tmp_ = new test::temp_dir();
-    auto r = tlsfix_cli({"init", dir().string(), "--service", name, "--client", "worker.test.local"});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-    r = tlsfix_cli({"init", other().string(), "--service", name});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
-  }
-  static void TearDownTestSuite() {
-    delete tmp_;
-    tmp_ = nullptr;
-  }
-  static fs::path dir() { return *tmp_ / "tls"; }
-  static fs::path other() { return *tmp_ / "other"; }
-  static test::temp_dir* tmp_;
+  static void SetUpTestSuite() { MakeDirectories(name, {"--client", "worker.test.local"}); }
 };
-
-test::temp_dir* CliServeTest::tmp_ = nullptr;
 
 TEST_F(CliServeTest, RunResolvesNamesAndTrustsTheCaWithoutFlags) {
   if (!fs::exists("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")) GTEST_SKIP() << "libnss-wrapper not installed";
