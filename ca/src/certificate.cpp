@@ -43,6 +43,15 @@ std::string general_name_to_string(const GENERAL_NAME* name) {
 
 }  // namespace
 
+// OpenSSL 3.0 fills an X509's extension cache (flags, key identifiers, SHA-1 hash) on first use
+// and afterwards reads it behind an atomic flag. libcrypto is not built with TSan, so TSan cannot
+// see that flag: threads sharing a fresh root (one test_client on several threads) are reported as
+// racing on its key identifier, and a real race in tlsfix would hide among those reports. Filling
+// the cache here, before a certificate can be shared, makes every later use a plain read.
+certificate::certificate(std::shared_ptr<X509> cert) : cert_(std::move(cert)) {
+  X509_get_extension_flags(cert_.get());
+}
+
 certificate certificate::from_pem(std::string_view pem, std::string_view what) {
   auto certs = chain_from_pem(pem, what);
   if (certs.size() != 1)

@@ -54,7 +54,7 @@ class certificate {
   friend bool operator==(const certificate& a, const certificate& b);
 
  private:
-  explicit certificate(std::shared_ptr<X509> cert) : cert_(std::move(cert)) {}
+  explicit certificate(std::shared_ptr<X509> cert);
   std::shared_ptr<X509> cert_;
 };
 
