@@ -124,6 +124,17 @@ TEST_F(TestClientTest, GivesUpOnASilentServerAtItsTimeout) {
   EXPECT_THAT(result.error.message(), HasSubstr("timeout"));
 }
 
+// The server gives up on a body over its limit and closes while the client is still sending: an
+// exception for that call, no hang, and the client works on for the next one.
+TEST_F(TestClientTest, AServerHangingUpMidRequestIsAnError) {
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), [](const harness::http_request& req) {
+    return harness::text_response(req, 200, "never reached");
+  });
+  std::string body(8 << 20, 'x');  // Beast's request parser stops at 1 MiB
+  EXPECT_THROW(server.client().post("/upload", body), std::exception);
+  EXPECT_EQ(server.client().get("/").result_int(), 200) << "and the client still works";
+}
+
 TEST_F(TestClientTest, ReportsARefusedConnection) {
   boost::asio::io_context ioc;
   std::uint16_t port = 0;
