@@ -4,14 +4,12 @@
 #include <openssl/x509.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -25,15 +23,47 @@ namespace tlsfix::harness::detail {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using namespace asio::experimental::awaitable_operators;
 using tcp = asio::ip::tcp;
-using stream_type = beast::ssl_stream<beast::tcp_stream>;
+using stream_type = beast::ssl_stream<tcp::socket>;
 
 namespace {
 
 // The first byte of every TLS connection is 0x16, a handshake record. Anything else ("GET /",
 // garbage) is not TLS at all and is closed without an answer.
 constexpr unsigned char tls_handshake_record = 0x16;
+
+// A connection's stream and its one deadline. Steps only move `deadline`; the timer is armed once
+// and, when it fires before the deadline it was chasing, re-arms itself. Re-arming on every step
+// (as a timed stream does per read and write) cost a timerfd_settime(2) each time.
+struct session {
+  session(tcp::socket socket, asio::ssl::context& ctx) : stream(std::move(socket), ctx), timer(stream.get_executor()) {}
+  stream_type stream;
+  asio::steady_timer timer;
+  std::chrono::steady_clock::time_point deadline;
+  bool timed_out = false;
+};
+
+// Closing the socket at the deadline aborts whatever the session is waiting for.
+void watch(const std::shared_ptr<session>& s) {
+  s->timer.expires_at(s->deadline);
+  s->timer.async_wait([weak = std::weak_ptr<session>(s)](boost::system::error_code ec) {
+    auto state = weak.lock();
+    if (ec || !state) return;  // re-armed earlier, or the session is over
+    if (std::chrono::steady_clock::now() < state->deadline) return watch(state);
+    state->timed_out = true;
+    boost::system::error_code ignored;
+    state->stream.next_layer().close(ignored);
+  });
+}
+
+void set_deadline(const std::shared_ptr<session>& s, std::chrono::steady_clock::time_point deadline) {
+  s->deadline = deadline;
+  if (deadline < s->timer.expiry()) watch(s);  // sooner than the timer will look: re-arm now
+}
+
+void set_deadline(const std::shared_ptr<session>& s, std::chrono::milliseconds from_now) {
+  set_deadline(s, std::chrono::steady_clock::now() + from_now);
+}
 
 void describe_session(SSL* ssl, handshake_record& r) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
@@ -47,10 +77,11 @@ void describe_session(SSL* ssl, handshake_record& r) {
   if (X509* peer = SSL_get0_peer_certificate(ssl); peer && r.verify_error == X509_V_OK) r.client_subject = subject_of(peer);
 }
 
-asio::awaitable<void> serve_http(server_state* server, stream_type& stream, const http_handler& handler) {
+asio::awaitable<void> serve_http(server_state* server, const std::shared_ptr<session>& s, const http_handler& handler) {
+  auto& stream = s->stream;
   beast::flat_buffer buffer;
   for (;;) {
-    stream.next_layer().expires_after(server->options.idle_timeout);
+    set_deadline(s, server->options.idle_timeout);
     http_request req;
     boost::system::error_code ec;
     co_await http::async_read(stream, buffer, req, asio::redirect_error(asio::use_awaitable, ec));
@@ -68,10 +99,11 @@ asio::awaitable<void> serve_http(server_state* server, stream_type& stream, cons
   }
 }
 
-asio::awaitable<void> serve_lines(server_state* server, stream_type& stream, const line_handler& handler) {
+asio::awaitable<void> serve_lines(server_state* server, const std::shared_ptr<session>& s, const line_handler& handler) {
+  auto& stream = s->stream;
   std::string buffer;
   for (;;) {
-    stream.next_layer().expires_after(server->options.idle_timeout);
+    set_deadline(s, server->options.idle_timeout);
     boost::system::error_code ec;
     std::size_t n =
         co_await asio::async_read_until(stream, asio::dynamic_buffer(buffer), '\n', asio::redirect_error(asio::use_awaitable, ec));
@@ -93,40 +125,39 @@ asio::awaitable<void> serve_lines(server_state* server, stream_type& stream, con
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket, connection_slot slot) {
+asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket, tcp::endpoint peer, connection_slot slot) {
   [[maybe_unused]] connection_slot held = std::move(slot);
   handshake_record record;
   boost::system::error_code ignored;
   // Small TLS records must not wait for delayed ACKs (40 ms per round trip on loopback).
   socket.set_option(tcp::no_delay(true), ignored);
-  record.remote = endpoint_text(socket);
+  record.remote = endpoint_text(peer);
 
   // One deadline from accept to the end of the handshake: sniffing the first byte must not buy
   // a slow client a second handshake_timeout.
-  auto handshake_deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
+  auto s = std::make_shared<session>(std::move(socket), server->ctx);
+  s->deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
+  watch(s);
 
-  // Peek at the first byte without consuming it, racing the handshake deadline.
+  // Peek at the first byte without consuming it.
   unsigned char first = 0;
-  asio::steady_timer deadline(socket.get_executor());
-  deadline.expires_at(handshake_deadline);
-  auto peeked = co_await (socket.async_receive(asio::buffer(&first, 1), tcp::socket::message_peek,
-                                               asio::as_tuple(asio::use_awaitable)) ||
-                          deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (peeked.index() == 1) {
+  auto [peek_error, peeked] = co_await s->stream.next_layer().async_receive(
+      asio::buffer(&first, 1), tcp::socket::message_peek, asio::as_tuple(asio::use_awaitable));
+  if (s->timed_out) {
     record.failure = "handshake timeout";
-  } else if (auto [ec, n] = std::get<0>(peeked); ec || n == 0) {
+  } else if (peek_error || peeked == 0) {
     record.failure = "closed before handshake";
   } else if (first != tls_handshake_record) {
     ++server->plaintext;
     record.failure = "plaintext";
   }
   if (!record.failure.empty()) {
-    socket.close(ignored);
+    s->stream.next_layer().close(ignored);
     server->record(std::move(record));
     co_return;
   }
 
-  stream_type stream(std::move(socket), server->ctx);
+  auto& stream = s->stream;
   SSL* ssl = stream.native_handle();
   handshake_state state{server->current_identities(), server->answer_unknown_names};
   SSL_set_ex_data(ssl, handshake_state_index(), &state);
@@ -134,26 +165,25 @@ asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket,
   const auto& fallback = state.identities->entries.front();
   SSL_use_cert_and_key(ssl, fallback.leaf.native(), fallback.key.get(), fallback.chain.get(), 1);
 
-  stream.next_layer().expires_at(handshake_deadline);
   boost::system::error_code ec;
   co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   describe_session(ssl, record);
   SSL_set_ex_data(ssl, handshake_state_index(), nullptr);
   if (ec) {
-    record.failure = ec == beast::error::timeout ? "handshake timeout"
-                     : state.unknown_name        ? "unrecognized name '" + record.sni + "'"
-                                                 : reason(ec);
+    record.failure = s->timed_out         ? "handshake timeout"
+                     : state.unknown_name ? "unrecognized name '" + record.sni + "'"
+                                          : reason(ec);
     record.client_subject.clear();
     server->record(std::move(record));
     co_return;
   }
   server->record(std::move(record));
 
-  if (const auto* http_h = std::get_if<http_handler>(&server->handler)) co_await serve_http(server, stream, *http_h);
-  else co_await serve_lines(server, stream, std::get<line_handler>(server->handler));
+  if (const auto* http_h = std::get_if<http_handler>(&server->handler)) co_await serve_http(server, s, *http_h);
+  else co_await serve_lines(server, s, std::get<line_handler>(server->handler));
 
   // Answer the client's close_notify (or send ours) without waiting long for a silent peer.
-  stream.next_layer().expires_after(std::chrono::seconds(2));
+  set_deadline(s, std::chrono::seconds(2));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 

@@ -9,7 +9,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
@@ -69,10 +68,20 @@ int on_alpn(SSL*, const unsigned char** out, unsigned char* out_length, const un
   return SSL_TLSEXT_ERR_OK;
 }
 
-asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor) {
+// The worker to serve a new connection: the accepting one, unless another has clearly fewer
+// connections. Staying put keeps one-at-a-time clients on one thread; a burst still spreads.
+worker& pick_worker(server_state& server, worker& home) {
+  worker* best = &home;
+  for (auto& w : server.workers)
+    if (w->connections.load() + 1 < best->connections.load()) best = w.get();
+  return *best;
+}
+
+asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor, worker& home) {
   asio::steady_timer backoff(acceptor.get_executor());
   while (acceptor.is_open()) {
-    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(*server->ioc), asio::as_tuple(asio::use_awaitable));
+    tcp::endpoint peer;
+    auto [ec, socket] = co_await acceptor.async_accept(peer, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: wait a little instead of spinning.
@@ -83,22 +92,29 @@ asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor)
     // Only this loop adds to the count, so checking and then taking a slot cannot overshoot.
     if (server->open.load() >= server->options.max_connections) {
       handshake_record r;
-      r.remote = endpoint_text(socket);
+      r.remote = endpoint_text(peer);
       r.failure = "connection cap reached";
       boost::system::error_code ignored;
       socket.close(ignored);
       server->record(std::move(r));
       continue;
     }
-    connection_slot slot(server->open);
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, serve_connection(server, std::move(socket), std::move(slot)), asio::detached);
+    worker& target = pick_worker(*server, home);
+    if (&target != &home) {
+      // Nothing is pending on the socket yet, so it can change reactors without losing anything.
+      boost::system::error_code moved;
+      auto native = socket.release(moved);
+      if (moved) continue;  // release() cannot fail on Linux; the connection is dropped if it does
+      socket = tcp::socket(target.context, peer.protocol(), native);
+    }
+    connection_slot slot(server->open, target.connections);
+    asio::co_spawn(target.context, serve_connection(server, std::move(socket), peer, std::move(slot)), asio::detached);
   }
 }
 
-void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, const char* address) {
+void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, worker& home, const char* address) {
   tcp::endpoint endpoint{asio::ip::make_address(address), server.options.port};
-  acceptor.emplace(asio::make_strand(*server.ioc));
+  acceptor.emplace(home.context);
   boost::system::error_code ec;
   acceptor->open(endpoint.protocol(), ec);
   if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
@@ -244,12 +260,20 @@ tls_server detail::server_access::start(std::vector<identity_entry> identities, 
 
   if (configure) configure(ctx);
 
-  p->ioc.emplace(static_cast<int>(p->options.threads));
-  listen(*p, p->acceptor_v4, "127.0.0.1");
-  if (p->options.listen_ipv6) listen(*p, p->acceptor_v6, "::1");
-  for (auto* acceptor : {&p->acceptor_v4, &p->acceptor_v6})
-    if (*acceptor) asio::co_spawn((*acceptor)->get_executor(), accept_loop(p.get(), **acceptor), asio::detached);
-  for (unsigned i = 0; i < p->options.threads; ++i) p->threads.emplace_back([io = &*p->ioc] { io->run(); });
+  for (unsigned i = 0; i < p->options.threads; ++i) {
+    p->workers.push_back(std::make_unique<worker>());
+    // Asio creates a context's reactor (an epoll, an eventfd, a timerfd) at its first timer or
+    // socket; doing it now fixes the descriptors a server holds once start() returns, instead of
+    // at the first connection a worker without an acceptor is given.
+    asio::steady_timer{p->workers.back()->context};
+  }
+  worker& v4_home = *p->workers.front();
+  worker& v6_home = *p->workers.back();
+  listen(*p, p->acceptor_v4, v4_home, "127.0.0.1");
+  if (p->options.listen_ipv6) listen(*p, p->acceptor_v6, v6_home, "::1");
+  asio::co_spawn(v4_home.context, accept_loop(p.get(), *p->acceptor_v4, v4_home), asio::detached);
+  if (p->acceptor_v6) asio::co_spawn(v6_home.context, accept_loop(p.get(), *p->acceptor_v6, v6_home), asio::detached);
+  for (auto& w : p->workers) w->thread = std::thread([io = &w->context] { io->run(); });
   return tls_server(std::move(p));
 }
 
@@ -318,14 +342,14 @@ test_client tls_server::client() const { return test_client(client_config()); }
 
 void tls_server::close() noexcept {
   if (!impl_ || impl_->closed.exchange(true)) return;
-  // Stopping the io_context abandons every pending operation at once, so a client that never
-  // sends another byte cannot hold close() up; destroying it then frees the sessions.
-  impl_->ioc->stop();
-  for (auto& thread : impl_->threads)
-    if (thread.joinable()) thread.join();
+  // Stopping the io_contexts abandons every pending operation at once, so a client that never
+  // sends another byte cannot hold close() up; destroying them then frees the sessions.
+  for (auto& w : impl_->workers) w->context.stop();
+  for (auto& w : impl_->workers)
+    if (w->thread.joinable()) w->thread.join();
   impl_->acceptor_v4.reset();
   impl_->acceptor_v6.reset();
-  impl_->ioc.reset();
+  impl_->workers.clear();
 }
 
 }  // namespace tlsfix::harness

@@ -1,6 +1,7 @@
 // Private: the state behind a tls_server, shared by the accept loop and the sessions.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -51,6 +52,16 @@ struct handshake_state {
 };
 int handshake_state_index();
 
+// One thread with its own io_context. A connection stays on one worker from accept to close, so
+// its steps never hop between threads: no strand, no cross-thread wake-up per step.
+struct worker {
+  boost::asio::io_context context{1};
+  // Keeps run() going on a worker with no acceptor while it has no connection yet.
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy = boost::asio::make_work_guard(context);
+  std::atomic<std::size_t> connections{0};
+  std::thread thread;
+};
+
 struct server_state {
   server_options options;
   // Impostors only: serve the first identity whatever name the client asks for, so that the
@@ -61,9 +72,8 @@ struct server_state {
   std::vector<unsigned char> alpn;
 
   boost::asio::ssl::context ctx{boost::asio::ssl::context::tls_server};
-  std::optional<boost::asio::io_context> ioc;
+  std::vector<std::unique_ptr<worker>> workers;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_v4, acceptor_v6;
-  std::vector<std::thread> threads;
 
   std::mutex identities_mutex;
   std::shared_ptr<const identity_set> identities;
@@ -91,28 +101,33 @@ struct server_access {
 
 // One counted place among server_options.max_connections, taken by the accept loop before the
 // session starts (so that a burst cannot overshoot the cap) and given back when the session ends.
+// It counts the connection on its worker too, which is how the accept loop balances them.
 class connection_slot {
  public:
-  explicit connection_slot(std::atomic<std::size_t>& count) : count_(&count) { ++*count_; }
-  connection_slot(connection_slot&& other) noexcept : count_(std::exchange(other.count_, nullptr)) {}
+  connection_slot(std::atomic<std::size_t>& server, std::atomic<std::size_t>& worker)
+      : server_(&server), worker_(&worker) {
+    ++*server_;
+    ++*worker_;
+  }
+  connection_slot(connection_slot&& other) noexcept
+      : server_(std::exchange(other.server_, nullptr)), worker_(std::exchange(other.worker_, nullptr)) {}
   connection_slot& operator=(connection_slot&&) = delete;
   ~connection_slot() {
-    if (count_) --*count_;
+    if (server_) --*server_;
+    if (worker_) --*worker_;
   }
 
  private:
-  std::atomic<std::size_t>* count_;
+  std::atomic<std::size_t>* server_;
+  std::atomic<std::size_t>* worker_;
 };
 
-// "127.0.0.1:53422", as every record names its peer (empty once the peer is gone).
-template <typename Socket>
-std::string endpoint_text(const Socket& socket) {
-  boost::system::error_code ec;
-  auto remote = socket.remote_endpoint(ec);
-  return ec ? std::string() : remote.address().to_string() + ":" + std::to_string(remote.port());
+// "127.0.0.1:53422", as every record names its peer.
+inline std::string endpoint_text(const boost::asio::ip::tcp::endpoint& peer) {
+  return peer.address().to_string() + ":" + std::to_string(peer.port());
 }
 
 boost::asio::awaitable<void> serve_connection(server_state* server, boost::asio::ip::tcp::socket socket,
-                                              connection_slot slot);
+                                              boost::asio::ip::tcp::endpoint peer, connection_slot slot);
 
 }  // namespace tlsfix::harness::detail

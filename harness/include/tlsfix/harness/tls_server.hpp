@@ -66,6 +66,9 @@ struct server_options {
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::size_t max_connections = 4096;
+  // Worker threads, each with its own event loop. A connection stays on the worker that took it
+  // (the accepting one unless another has clearly fewer connections), so its steps never hop
+  // between threads; a burst of clients still spreads over all of them.
   unsigned threads = 2;
 };
 
