@@ -32,38 +32,65 @@ namespace {
 // garbage) is not TLS at all and is closed without an answer.
 constexpr unsigned char tls_handshake_record = 0x16;
 
-// A connection's stream and its one deadline. Steps only move `deadline`; the timer is armed once
-// and, when it fires before the deadline it was chasing, re-arms itself. Re-arming on every step
-// (as a timed stream does per read and write) cost a timerfd_settime(2) each time.
-struct session {
-  session(tcp::socket socket, asio::ssl::context& ctx) : stream(std::move(socket), ctx), timer(stream.get_executor()) {}
+// A connection's stream and its deadline, which the worker's sweeper enforces by closing the
+// socket: that aborts whatever the session is waiting for.
+struct session final : timed {
+  session(tcp::socket socket, asio::ssl::context& ctx, deadline_sweeper& sweeper)
+      : stream(std::move(socket), ctx), deadlines(&sweeper) {}
+  void expire() override {
+    timed_out = true;
+    boost::system::error_code ignored;
+    stream.next_layer().close(ignored);
+  }
   stream_type stream;
-  asio::steady_timer timer;
-  std::chrono::steady_clock::time_point deadline;
+  deadline_sweeper* deadlines;
   bool timed_out = false;
 };
 
-// Closing the socket at the deadline aborts whatever the session is waiting for.
-void watch(const std::shared_ptr<session>& s) {
-  s->timer.expires_at(s->deadline);
-  s->timer.async_wait([weak = std::weak_ptr<session>(s)](boost::system::error_code ec) {
-    auto state = weak.lock();
-    if (ec || !state) return;  // re-armed earlier, or the session is over
-    if (std::chrono::steady_clock::now() < state->deadline) return watch(state);
-    state->timed_out = true;
-    boost::system::error_code ignored;
-    state->stream.next_layer().close(ignored);
+void set_deadline(session& s, std::chrono::milliseconds from_now) {
+  s.deadline = std::chrono::steady_clock::now() + from_now;
+  s.deadlines->moved(s);
+}
+
+}  // namespace
+
+void deadline_sweeper::watch(const std::shared_ptr<timed>& t) {
+  entries_.push_back(t);
+  moved(*t);
+}
+
+void deadline_sweeper::moved(const timed& t) {
+  if (!armed_ || t.deadline < timer_.expiry()) arm(t.deadline);
+}
+
+void deadline_sweeper::arm(std::chrono::steady_clock::time_point when) {
+  armed_ = true;
+  timer_.expires_at(when);  // cancels the wait for a later time, whose handler then does nothing
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) sweep();
   });
 }
 
-void set_deadline(const std::shared_ptr<session>& s, std::chrono::steady_clock::time_point deadline) {
-  s->deadline = deadline;
-  if (deadline < s->timer.expiry()) watch(s);  // sooner than the timer will look: re-arm now
+void deadline_sweeper::sweep() {
+  armed_ = false;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<timed>> expired;
+  std::optional<std::chrono::steady_clock::time_point> next;
+  std::erase_if(entries_, [&](const std::weak_ptr<timed>& weak) {
+    auto t = weak.lock();
+    if (!t) return true;  // finished
+    if (t->deadline <= now) {
+      expired.push_back(std::move(t));
+      return true;
+    }
+    if (!next || t->deadline < *next) next = t->deadline;
+    return false;
+  });
+  if (next) arm(*next);
+  for (auto& t : expired) t->expire();
 }
 
-void set_deadline(const std::shared_ptr<session>& s, std::chrono::milliseconds from_now) {
-  set_deadline(s, std::chrono::steady_clock::now() + from_now);
-}
+namespace {
 
 void describe_session(SSL* ssl, handshake_record& r) {
   if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) r.sni = sni;
@@ -77,8 +104,8 @@ void describe_session(SSL* ssl, handshake_record& r) {
   if (X509* peer = SSL_get0_peer_certificate(ssl); peer && r.verify_error == X509_V_OK) r.client_subject = subject_of(peer);
 }
 
-asio::awaitable<void> serve_http(server_state* server, const std::shared_ptr<session>& s, const http_handler& handler) {
-  auto& stream = s->stream;
+asio::awaitable<void> serve_http(server_state* server, session& s, const http_handler& handler) {
+  auto& stream = s.stream;
   beast::flat_buffer buffer;
   for (;;) {
     set_deadline(s, server->options.idle_timeout);
@@ -99,8 +126,8 @@ asio::awaitable<void> serve_http(server_state* server, const std::shared_ptr<ses
   }
 }
 
-asio::awaitable<void> serve_lines(server_state* server, const std::shared_ptr<session>& s, const line_handler& handler) {
-  auto& stream = s->stream;
+asio::awaitable<void> serve_lines(server_state* server, session& s, const line_handler& handler) {
+  auto& stream = s.stream;
   std::string buffer;
   for (;;) {
     set_deadline(s, server->options.idle_timeout);
@@ -125,7 +152,8 @@ asio::awaitable<void> serve_lines(server_state* server, const std::shared_ptr<se
 
 }  // namespace
 
-asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket, tcp::endpoint peer, connection_slot slot) {
+asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::socket socket, tcp::endpoint peer,
+                                       connection_slot slot) {
   [[maybe_unused]] connection_slot held = std::move(slot);
   handshake_record record;
   boost::system::error_code ignored;
@@ -135,9 +163,9 @@ asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket,
 
   // One deadline from accept to the end of the handshake: sniffing the first byte must not buy
   // a slow client a second handshake_timeout.
-  auto s = std::make_shared<session>(std::move(socket), server->ctx);
+  auto s = std::make_shared<session>(std::move(socket), server->ctx, home.deadlines);
   s->deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
-  watch(s);
+  home.deadlines.watch(s);
 
   // Peek at the first byte without consuming it.
   unsigned char first = 0;
@@ -179,11 +207,11 @@ asio::awaitable<void> serve_connection(server_state* server, tcp::socket socket,
   }
   server->record(std::move(record));
 
-  if (const auto* http_h = std::get_if<http_handler>(&server->handler)) co_await serve_http(server, s, *http_h);
-  else co_await serve_lines(server, s, std::get<line_handler>(server->handler));
+  if (const auto* http_h = std::get_if<http_handler>(&server->handler)) co_await serve_http(server, *s, *http_h);
+  else co_await serve_lines(server, *s, std::get<line_handler>(server->handler));
 
   // Answer the client's close_notify (or send ours) without waiting long for a silent peer.
-  set_deadline(s, std::chrono::seconds(2));
+  set_deadline(*s, std::chrono::seconds(2));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 

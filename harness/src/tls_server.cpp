@@ -108,7 +108,7 @@ asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor,
       socket = tcp::socket(target.context, peer.protocol(), native);
     }
     connection_slot slot(server->open, target.connections);
-    asio::co_spawn(target.context, serve_connection(server, std::move(socket), peer, std::move(slot)), asio::detached);
+    asio::co_spawn(target.context, serve_connection(server, target, std::move(socket), peer, std::move(slot)), asio::detached);
   }
 }
 

@@ -204,12 +204,6 @@ bool raw_tls_client::write(std::string_view bytes) {
   return false;
 }
 
-void FaultTest::SetUpTestSuite() {
-  auto ca = ca::certificate_authority::create();
-  auto server = harness::tls_server::start(ca.issue("warm-up.test.local"), Hello());
-  ASSERT_TRUE(server.client().handshake().ok());
-}
-
 harness::http_handler FaultTest::Hello() {
   return [](const harness::http_request& req) { return harness::text_response(req, 200, "hello"); };
 }

@@ -126,10 +126,6 @@ class FaultTest : public ::testing::Test {
  protected:
   static constexpr std::chrono::milliseconds kDeadline{300};
 
-  // test_client keeps one io_context (three descriptors) per calling thread from its first call
-  // on; it is made here, before any test counts descriptors.
-  static void SetUpTestSuite();
-
   static harness::http_handler Hello();
   harness::tls_server Start(harness::server_options options = {.handshake_timeout = kDeadline});
 

@@ -114,6 +114,26 @@ TEST_F(FaultTest, SilentConnectionIsClosedAtTheDeadline) {
   ExpectStillServing(server, fds);
 }
 
+// After the handshake the deadline becomes idle_timeout, here far sooner than the handshake
+// deadline it replaces: a verified client that then says nothing is closed at idle_timeout, not
+// when the handshake deadline would have come.
+TEST_F(FaultTest, SilentClientAfterTheHandshakeIsClosedAtTheIdleTimeout) {
+  constexpr auto idle = 300ms;
+  auto server = Start({.handshake_timeout = 10s, .idle_timeout = idle});
+  auto fds = test::open_fd_count();
+  {
+    raw_tls_client client(server.port(), {.trust = harness::trust{ca_.root()}});
+    ASSERT_TRUE(client.handshake()) << client.error();
+    auto outcome = read_until_closed(client.socket(), 8s);
+    EXPECT_TRUE(outcome.closed);
+    EXPECT_GE(outcome.elapsed, idle - 50ms);
+    EXPECT_LT(outcome.elapsed, 3s) << "closed " << outcome.elapsed.count() << " ms after the handshake";
+    ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
+  }
+  EXPECT_TRUE(server.handshakes()[0].ok()) << server.handshakes()[0].failure;
+  ExpectStillServing(server, fds);
+}
+
 // The deadline covers the whole handshake from accept, so a client that trickles in its first
 // byte just before it cannot buy itself a second full deadline.
 TEST_F(FaultTest, HandshakeDeadlineRunsFromAccept) {

@@ -5,9 +5,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -52,6 +54,37 @@ struct handshake_state {
 };
 int handshake_state_index();
 
+// Something with a deadline on a worker: a connection.
+class timed {
+ public:
+  std::chrono::steady_clock::time_point deadline;
+  // Runs on the worker's thread once the deadline has passed.
+  virtual void expire() = 0;
+
+ protected:
+  ~timed() = default;
+};
+
+// The deadlines of one worker's connections behind one timer. Connections only write their
+// deadline; the timer is re-armed when it fires (for the soonest deadline then) or when a deadline
+// moves before it. A timer per connection cost two timerfd_settime(2) per handshake. Entries are
+// weak, so a finished connection needs no unregistering and is dropped at the next firing.
+class deadline_sweeper {
+ public:
+  explicit deadline_sweeper(boost::asio::io_context& context) : timer_(context) {}
+  // Watches `t`; call again whenever its deadline moves sooner.
+  void watch(const std::shared_ptr<timed>& t);
+  void moved(const timed& t);
+
+ private:
+  void arm(std::chrono::steady_clock::time_point when);
+  void sweep();
+
+  boost::asio::steady_timer timer_;
+  bool armed_ = false;
+  std::vector<std::weak_ptr<timed>> entries_;
+};
+
 // One thread with its own io_context. A connection stays on one worker from accept to close, so
 // its steps never hop between threads: no strand, no cross-thread wake-up per step.
 struct worker {
@@ -59,6 +92,7 @@ struct worker {
   // Keeps run() going on a worker with no acceptor while it has no connection yet.
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> busy = boost::asio::make_work_guard(context);
   std::atomic<std::size_t> connections{0};
+  deadline_sweeper deadlines{context};
   std::thread thread;
 };
 
@@ -127,7 +161,7 @@ inline std::string endpoint_text(const boost::asio::ip::tcp::endpoint& peer) {
   return peer.address().to_string() + ":" + std::to_string(peer.port());
 }
 
-boost::asio::awaitable<void> serve_connection(server_state* server, boost::asio::ip::tcp::socket socket,
+boost::asio::awaitable<void> serve_connection(server_state* server, worker& home, boost::asio::ip::tcp::socket socket,
                                               boost::asio::ip::tcp::endpoint peer, connection_slot slot);
 
 }  // namespace tlsfix::harness::detail
