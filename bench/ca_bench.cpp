@@ -129,8 +129,10 @@ void openssl_verify(benchmark::State& state, ca::key_type type) {
 // Parsing one certificate from DER. OpenSSL 3.0 builds a provider decoder chain for its public
 // key every time (~250 us): a cost every holder of a usable X509 object pays, tlsfix's issuer
 // included, since the certificate it returns must carry its decoded key.
+std::string p256_leaf_der() { return ca::certificate_authority::create().issue("service.test.local").cert().to_der(); }
+
 void openssl_parse_certificate(benchmark::State& state) {
-  auto der = ca::certificate_authority::create().issue("service.test.local").cert().to_der();
+  auto der = p256_leaf_der();
   for (auto _ : state) {
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     ca::x509_ptr cert{d2i_X509(nullptr, &cursor, static_cast<long>(der.size()))};
@@ -143,7 +145,7 @@ void openssl_parse_certificate(benchmark::State& state) {
 // verification fills on first use. tlsfix fills it when a certificate is made, before threads can
 // share it (see certificate.cpp), so this is the floor for what issuance returns.
 void openssl_parse_and_cache_certificate(benchmark::State& state) {
-  auto der = ca::certificate_authority::create().issue("service.test.local").cert().to_der();
+  auto der = p256_leaf_der();
   for (auto _ : state) {
     const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
     ca::x509_ptr cert{d2i_X509(nullptr, &cursor, static_cast<long>(der.size()))};

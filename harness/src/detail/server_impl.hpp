@@ -72,7 +72,8 @@ class timed {
 class deadline_sweeper {
  public:
   explicit deadline_sweeper(boost::asio::io_context& context) : timer_(context) {}
-  // Watches `t`; call again whenever its deadline moves sooner.
+  // Watches `t`, once; after every change of its deadline call moved(), which re-arms the timer
+  // only when the new deadline comes before it.
   void watch(const std::shared_ptr<timed>& t);
   void moved(const timed& t);
 
