@@ -33,32 +33,40 @@ struct fd_guard {
   }
 };
 
-}  // namespace
-
-void write_file(const fs::path& path, std::string_view contents, file_mode mode) {
+// Writes `contents` to a fresh hidden file beside `path` (O_EXCL|O_NOFOLLOW, flushed) and returns
+// its name; on failure nothing is left behind. write_file links it into place, replace_file renames
+// it over the old file: either way a reader sees the whole old file or the whole new one.
+fs::path write_beside(const fs::path& path, std::string_view contents, file_mode mode) {
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict (GCC bug 105329) for
+  // "." + std::string.
   std::string temp_name = ".";
   temp_name.append(path.filename().string()).append(".tmp-").append(detail::random_hex(6));
   fs::path temp = dir / temp_name;
-  {
-    fd_guard fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_bits(mode))};
-    if (fd.fd < 0) fail(path, "cannot create a file in " + dir.string(), errno);
-    // fchmod, because the umask may have narrowed a public file; it never widens a secret.
-    bool ok = ::fchmod(fd.fd, mode_bits(mode)) == 0;
-    size_t written = 0;
-    while (ok && written < contents.size()) {
-      ssize_t n = ::write(fd.fd, contents.data() + written, contents.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      ok = n > 0;
-      if (ok) written += static_cast<size_t>(n);
-    }
-    ok = ok && ::fsync(fd.fd) == 0;
-    if (!ok) {
-      int err = errno;
-      ::unlink(temp.c_str());
-      fail(path, "cannot write", err);
-    }
+  fd_guard fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_bits(mode))};
+  if (fd.fd < 0) fail(path, "cannot create a file in " + dir.string(), errno);
+  // fchmod, because the umask may have narrowed a public file; it never widens a secret.
+  bool ok = ::fchmod(fd.fd, mode_bits(mode)) == 0;
+  size_t written = 0;
+  while (ok && written < contents.size()) {
+    ssize_t n = ::write(fd.fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) written += static_cast<size_t>(n);
   }
+  ok = ok && ::fsync(fd.fd) == 0;
+  if (!ok) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    fail(path, "cannot write", err);
+  }
+  return temp;
+}
+
+}  // namespace
+
+void write_file(const fs::path& path, std::string_view contents, file_mode mode) {
+  fs::path temp = write_beside(path, contents, mode);
   // link() refuses an existing name, so an existing file is never replaced, even in a race.
   if (::link(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
@@ -67,6 +75,15 @@ void write_file(const fs::path& path, std::string_view contents, file_mode mode)
     fail(path, "cannot create", err);
   }
   ::unlink(temp.c_str());
+}
+
+void replace_file(const fs::path& path, std::string_view contents, file_mode mode) {
+  fs::path temp = write_beside(path, contents, mode);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(temp.c_str());
+    fail(path, "cannot replace", err);
+  }
 }
 
 void write_files(const std::vector<file_entry>& files) {

@@ -1,7 +1,5 @@
 #include "directory.hpp"
 
-#include <openssl/rand.h>
-
 #include <map>
 
 #include "durations.hpp"
@@ -15,15 +13,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-std::string random_suffix() {
-  unsigned char bytes[6];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) ca::detail::throw_openssl("RAND_bytes", "naming a temporary file");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) (out += hex[b >> 4]) += hex[b & 15];
-  return out;
-}
 
 json file_record(const ca::file_entry& f) {
   return {{"path", f.path.string()},
@@ -156,17 +145,6 @@ void write_under(const fs::path& dir, std::vector<ca::file_entry> files) {
     ca::create_private_directory(f.path.parent_path());
   }
   ca::write_files(files);
-}
-
-void replace_file(const fs::path& path, const std::string& contents, ca::file_mode mode) {
-  fs::path temp = path.parent_path() / ("." + path.filename().string() + ".new-" + random_suffix());
-  ca::write_file(temp, contents, mode);
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) {
-    fs::remove(temp);
-    throw ca::error(path.string() + ": cannot replace: " + ec.message());
-  }
 }
 
 }  // namespace tlsfix::cli

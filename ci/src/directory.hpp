@@ -70,8 +70,6 @@ std::vector<ca::file_entry> render_top(const std::filesystem::path& dir, const c
 
 // Writes `files` (relative paths) under `dir`, creating subdirectories 0700. All or nothing.
 void write_under(const std::filesystem::path& dir, std::vector<ca::file_entry> files);
-// Atomically replaces (or creates) a file: written beside it, then renamed over it.
-void replace_file(const std::filesystem::path& path, const std::string& contents, ca::file_mode mode);
 
 // The directory as an absolute path without "." or ".." or a trailing slash.
 std::filesystem::path absolute_dir(const std::filesystem::path& dir);

@@ -93,7 +93,8 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
 void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& files, bool replace) {
   fs::path parent = dir.parent_path();
   fs::create_directories(parent);
-  std::string pattern = (parent / ("." + dir.filename().string() + ".tlsfix-XXXXXX")).string();
+  std::string pattern = (parent / ".").string();  // appended: GCC bug 105329, see ca/src/files.cpp
+  pattern.append(dir.filename().string()).append(".tlsfix-XXXXXX");
   if (::mkdtemp(pattern.data()) == nullptr) throw ca::error(parent.string() + ": cannot create a directory: " + std::strerror(errno));
   fs::path staging = pattern;
   fs::path old = pattern + ".old";
@@ -225,7 +226,7 @@ void add_issue(CLI::App& app, int& status) {
     write_under(dir.path(), files);
     try {
       for (const auto& f : render_top(dir.path(), dir.root(), true, t.allow_names, services, files, dir.manifest()["files"]))
-        replace_file(dir.path() / f.path, f.contents, f.mode);
+        ca::replace_file(dir.path() / f.path, f.contents, f.mode);
     } catch (...) {
       for (const auto& s : t.services) fs::remove_all(dir.path() / s.name);
       for (const auto& f : files) fs::remove(dir.path() / f.path);

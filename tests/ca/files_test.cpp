@@ -173,6 +173,39 @@ TEST_F(FilesTest, WriteFileOverADirectoryLeavesNoTemporaryFile) {
   EXPECT_THAT(entries(), UnorderedElementsAre("taken"));
 }
 
+TEST_F(FilesTest, ReplaceFileSwapsTheWholeFileAndSetsItsMode) {
+  auto path = dir_ / "manifest.json";
+  tlsfix::ca::replace_file(path, "first", file_mode::public_read);  // creates a missing file
+  EXPECT_EQ(slurp(path), "first");
+  {
+    scoped_umask umask_guard(077);
+    tlsfix::ca::replace_file(path, "second, longer", file_mode::secret);
+  }
+  EXPECT_EQ(slurp(path), "second, longer");
+  EXPECT_EQ(mode_of(path), 0600u);
+  EXPECT_THAT(entries(), UnorderedElementsAre("manifest.json")) << "no temporary file left behind";
+}
+
+TEST_F(FilesTest, ReplaceFileReplacesASymlinkItselfNotItsTarget) {
+  auto target = dir_ / "target.txt";
+  std::ofstream(target) << "untouched";
+  auto link = dir_ / "link.json";
+  fs::create_symlink(target, link);
+  tlsfix::ca::replace_file(link, "new", file_mode::public_read);
+  EXPECT_EQ(slurp(target), "untouched");
+  EXPECT_FALSE(fs::is_symlink(link));
+  EXPECT_EQ(slurp(link), "new");
+}
+
+TEST_F(FilesTest, ReplaceFileErrorNamesThePathAndKeepsTheOldFile) {
+  auto path = dir_ / "busy";
+  fs::create_directory(path);  // rename(2) cannot put a file over a directory
+  EXPECT_THAT(error_from([&] { tlsfix::ca::replace_file(path, "x", file_mode::public_read); }),
+              AllOf(HasSubstr(path.string()), HasSubstr("cannot replace")));
+  EXPECT_TRUE(fs::is_directory(path));
+  EXPECT_THAT(entries(), UnorderedElementsAre("busy")) << "no temporary file left behind";
+}
+
 TEST_F(FilesTest, WriteFilesIsAllOrNothingWhenOneExists) {
   tlsfix::ca::write_file(dir_ / "c.pem", "existing", file_mode::public_read);
   EXPECT_THAT(error_from([&] {

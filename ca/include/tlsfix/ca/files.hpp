@@ -22,6 +22,10 @@ enum class file_mode { public_read, secret };  // 0644, 0600
 
 // Throws `error` naming the path if it exists already or cannot be written; leaves nothing behind.
 void write_file(const std::filesystem::path& path, std::string_view contents, file_mode mode);
+// The one deliberate overwrite, for files a tool owns (a manifest it updates): the new contents go
+// to a temporary file beside `path`, which is then renamed over it, so a reader sees the old file
+// or the new one, never a mix. Creates `path` if it is missing.
+void replace_file(const std::filesystem::path& path, std::string_view contents, file_mode mode);
 
 struct file_entry {
   std::filesystem::path path;
