@@ -117,6 +117,10 @@ void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, worker
   acceptor.emplace(home.context);
   boost::system::error_code ec;
   acceptor->open(endpoint.protocol(), ec);
+  // A server that closed its connections first leaves them in TIME_WAIT on its port for a minute;
+  // without SO_REUSEADDR a restart on a fixed port then fails. On Linux it still refuses a port
+  // that another socket listens on, so a taken port stays an error.
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);

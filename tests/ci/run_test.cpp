@@ -24,10 +24,10 @@ class CliServeTest : public InitDirectoriesTest {
 
 TEST_F(CliServeTest, RunResolvesNamesAndTrustsTheCaWithoutFlags) {
   if (!fs::exists("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")) GTEST_SKIP() << "libnss-wrapper not installed";
-  auto port = test::free_port();
-  auto serve = tlsfix_child({"serve", dir().string(), "--service", name, "--port", std::to_string(port)});
-  std::string url = "https://" + name + ":" + std::to_string(port) + "/hello";
-  ASSERT_EQ(wait_for_line(serve, "https://"), "https://" + name + ":" + std::to_string(port) + "/") << serve.stop();
+  auto serve = tlsfix_child({"serve", dir().string(), "--service", name});  // any free port, printed
+  auto served = wait_for_line(serve, "https://" + name + ":");
+  ASSERT_FALSE(served.empty()) << serve.stop();
+  std::string url = served + "hello";
 
   auto r = tlsfix_cli({"run", dir().string(), "--", "curl", "-sS", "--max-time", "10", url});
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -81,6 +81,23 @@ TEST_F(CliServeTest, ProbeReportsTheVerifiedChainOrTheReason) {
   EXPECT_EQ(not_https.exit_code, 1);
   EXPECT_THAT(not_https.output, HasSubstr("URL: 'http://" + name + "/' must start with https://"));
   serve.stop();
+}
+
+// A probe ends with both sides closing at once, which leaves serve's end in TIME_WAIT on its port:
+// a restart on that port must still bind, whichever client ran last.
+TEST_F(CliServeTest, ServeRestartsOnItsPortRightAfterAProbe) {
+  auto first = tlsfix_child({"serve", dir().string(), "--service", name});
+  auto url = wait_for_line(first, "https://");
+  ASSERT_FALSE(url.empty()) << first.stop();
+  auto port = url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2);
+  auto probe = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
+  ASSERT_EQ(probe.exit_code, 0) << probe.output;
+  first.stop();
+
+  auto again = tlsfix_child({"serve", dir().string(), "--service", name, "--port", port});
+  EXPECT_EQ(wait_for_line(again, "https://"), url) << again.stop();
+  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_code, 0);
+  again.stop();
 }
 
 // serve and proxy --dir serve the certificate on disk: a client sees the manifest's serial, and no

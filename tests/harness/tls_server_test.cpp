@@ -8,6 +8,8 @@
 
 #include <tlsfix/harness.hpp>
 
+#include "process.hpp"
+
 namespace {
 
 using namespace tlsfix;
@@ -234,20 +236,35 @@ TEST_F(TlsServerTest, ListensOnIpv6OnRequest) {
 }
 
 TEST_F(TlsServerTest, ListensOnAFixedPortWhenAsked) {
-  std::uint16_t port = 0;
-  {
-    auto probe = harness::tls_server::start(ca_.issue("service.test.local"), hello());
-    port = probe.port();  // free a moment ago, and closed again
-  }
-  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = port});
-  EXPECT_EQ(server.port(), port);
+  test::reserved_port reserved;  // no other test can take it meanwhile
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = reserved.port()});
+  EXPECT_EQ(server.port(), reserved.port());
   EXPECT_EQ(server.client().get("/").result_int(), 200);
   try {
-    harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = port});
+    harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = reserved.port()});
     ADD_FAILURE() << "a taken port must be an error, not a silent move elsewhere";
   } catch (const ca::error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("server_options.port: cannot listen on 127.0.0.1 port " + std::to_string(port)));
+    EXPECT_THAT(e.what(), HasSubstr("server_options.port: cannot listen on 127.0.0.1 port " +
+                                    std::to_string(reserved.port()) + ": Address already in use"));
   }
+}
+
+// A bare handshake and close_notify, as `tlsfix probe` does, ends with both sides closing at once,
+// which leaves the server's end in TIME_WAIT on its own port; a restart on that port must still
+// bind (SO_REUSEADDR), as `tlsfix serve --port` is restarted. The port is the one the first server
+// chose and the restart follows at once: a reservation would need SO_REUSEADDR itself, and so could
+// not tell the two failures apart.
+TEST_F(TlsServerTest, RestartsOnItsPortRightAfterAClientHandshake) {
+  std::uint16_t port = 0;
+  {
+    auto first = harness::tls_server::start(ca_.issue("service.test.local"), hello());
+    port = first.port();
+    auto result = first.client().handshake();
+    ASSERT_TRUE(result.ok()) << result.message();
+    ASSERT_TRUE(first.wait_for_handshakes(1));
+  }
+  auto second = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = port});
+  EXPECT_EQ(second.client().get("/").result_int(), 200);
 }
 
 TEST_F(TlsServerTest, CloseIsIdempotentAndRefusesNewConnections) {

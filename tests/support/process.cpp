@@ -208,6 +208,24 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+reserved_port::reserved_port() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (fd_ < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error("reserved_port: cannot bind 127.0.0.1:0");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+reserved_port::~reserved_port() { ::close(fd_); }
+
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -239,7 +257,9 @@ listening_child start_listening(const std::function<std::vector<std::string>(std
                                 const environment& env, int attempts, std::chrono::milliseconds timeout) {
   std::string program, last_output;
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    std::uint16_t port = free_port();
+    // Held until the server listens, so that no other test takes the port meanwhile.
+    reserved_port reservation;
+    std::uint16_t port = reservation.port();
     auto argv = argv_for(port);
     program = argv.empty() ? "" : argv.front();
     child process(argv, env);

@@ -62,6 +62,23 @@ class child {
 // A port that was free a moment ago, for programs that cannot be told to use port 0.
 std::uint16_t free_port();
 
+// A loopback port held for as long as this object lives, for programs that must be told their
+// port: a socket bound to 127.0.0.1:0 with SO_REUSEADDR that never listens. Linux lets a server
+// that also sets SO_REUSEADDR (tls_server, nginx, HAProxy) listen on the port meanwhile, while
+// port-0 binds elsewhere pass it over, so no other test can take it between choosing and binding.
+class reserved_port {
+ public:
+  reserved_port();
+  ~reserved_port();
+  reserved_port(const reserved_port&) = delete;
+  reserved_port& operator=(const reserved_port&) = delete;
+  std::uint16_t port() const noexcept { return port_; }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
 // Polls until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
@@ -73,10 +90,10 @@ struct listening_child {
   std::uint16_t port = 0;
 };
 
-// Starts a server that must be told its port up front (nginx, HAProxy): picks a free port, lets
+// Starts a server that must be told its port up front (nginx, HAProxy): reserves a port, lets
 // `argv_for(port)` write any configuration and return the command line, starts it and waits until
-// the port accepts connections. Another process may take the port between free_port() and the
-// server's bind; when the server exits before listening, it tries again on a new port, up to
+// the port accepts connections. The reservation only holds against servers that set SO_REUSEADDR
+// (both of these do); when the server exits before listening, it tries again on a new port, up to
 // `attempts` times, then throws with the server's output.
 listening_child start_listening(const std::function<std::vector<std::string>(std::uint16_t port)>& argv_for,
                                 const environment& env = {}, int attempts = 3,
