@@ -5,10 +5,12 @@
 
 #include "cli.hpp"
 #include "tlsfix/ca/error.hpp"
+#include "tlsfix/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"tlsfix: one throwaway test CA for nginx, HAProxy, curl, databases and services in any language.\n"
                "Example: tlsfix init tls --service service.test.local --ip 127.0.0.1"};
+  app.set_version_flag("--version", "tlsfix " + std::string(tlsfix::version()));
   app.require_subcommand(1);
   app.footer("Exit status: 0 success, 1 usage or input error, 2 a check failed; "
              "`run` exits with the status of its program.");
@@ -27,9 +29,7 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // CLI11 has a code per parse error (105, 106, ...); one documented status is easier to script.

@@ -216,4 +216,12 @@ TEST_F(CliVerbsTest, EveryHelpShowsAnExample) {
   }
 }
 
+// One version, from project(VERSION): the binary says the library's, which the package also carries.
+TEST_F(CliVerbsTest, VersionIsTheProjectVersion) {
+  auto r = tlsfix_cli({"--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "tlsfix " TLSFIX_PROJECT_VERSION "\n");
+  EXPECT_EQ(tlsfix::version(), TLSFIX_PROJECT_VERSION);
+}
+
 }  // namespace

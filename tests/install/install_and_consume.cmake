@@ -66,6 +66,28 @@ if(failure STREQUAL "")
   message(STATUS "install test: consumer says: ${out}")
 endif()
 
+# The same consumer as a Make or Meson build sees the package: flags from pkg-config alone.
+if(NOT "${PKG_CONFIG}" STREQUAL "")
+  set(ENV{PKG_CONFIG_PATH} "${prefix}/${LIBDIR}/pkgconfig")
+  step("pkg-config --cflags --libs tlsfix-harness" "${PKG_CONFIG}" --cflags --libs tlsfix-harness)
+  if(failure STREQUAL "")
+    separate_arguments(pc_flags UNIX_COMMAND "${out}")
+    separate_arguments(own_flags UNIX_COMMAND "${CXX_FLAGS} -std=c++20 -Wall -Wextra -Werror -Wno-missing-field-initializers")
+    separate_arguments(link_flags UNIX_COMMAND "${EXE_LINKER_FLAGS}")
+    set(pc_build "${work}/pkg-config-build")
+    file(MAKE_DIRECTORY "${pc_build}")
+    set(version_flag "-DEXPECTED_TLSFIX_VERSION=\"${EXPECTED_VERSION}\"")
+    step("compile main.cpp with pkg-config's flags"
+         "${CXX_COMPILER}" ${own_flags} ${version_flag} ${pc_flags} -c "${CONSUMER_SOURCE_DIR}/main.cpp" -o "${pc_build}/main.o")
+    step("compile legacy_client.cpp with pkg-config's flags"
+         "${CXX_COMPILER}" ${own_flags} -Wno-deprecated-declarations ${pc_flags}
+         -c "${CONSUMER_SOURCE_DIR}/legacy_client.cpp" -o "${pc_build}/legacy_client.o")
+    step("link with pkg-config's flags"
+         "${CXX_COMPILER}" ${link_flags} "${pc_build}/main.o" "${pc_build}/legacy_client.o" ${pc_flags} -o "${pc_build}/consumer")
+    step("run the pkg-config consumer" "${pc_build}/consumer")
+  endif()
+endif()
+
 file(REMOVE_RECURSE "${work}")
 if(NOT failure STREQUAL "")
   message(FATAL_ERROR "install test: ${failure}")

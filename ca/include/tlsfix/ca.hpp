@@ -18,3 +18,4 @@
 #include "tlsfix/ca/issued_cert.hpp"
 #include "tlsfix/ca/private_key.hpp"
 #include "tlsfix/ca/verify.hpp"
+#include "tlsfix/version.hpp"

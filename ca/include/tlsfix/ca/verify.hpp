@@ -13,6 +13,9 @@
 #pragma once
 
 #include <openssl/types.h>
+// The X509_V_ERR_* codes that verify_result::error holds: a caller compares against them, so they
+// come with this header rather than from a second include the caller has to know about.
+#include <openssl/x509_vfy.h>
 
 #include <optional>
 #include <string>
