@@ -94,6 +94,7 @@ void add_proxy(CLI::App& app, int& status) {
     std::optional<std::string> dir, ca_out;
     std::vector<std::string> allow_names;
     std::optional<std::uint16_t> port;
+    serving_options serving;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("proxy", "HTTPS by name in front of a plaintext dev server on loopback");
@@ -106,6 +107,7 @@ void add_proxy(CLI::App& app, int& status) {
   cmd->add_option("--dir", o->dir, "Serve this tlsfix directory's certificate for --service instead of a fresh CA's");
   cmd->add_option("--ca-out", o->ca_out, "Write the fresh root here (never overwritten)")->excludes("--dir");
   cmd->add_option("--allow-name", o->allow_names, "Let the fresh CA vouch for a name outside the test domains")->excludes("--dir");
+  add_serving_flags(cmd, o->serving);
   cmd->callback([o, &status] {
     auto upstream = parse_upstream(o->to);
     std::optional<ca::issued_cert> identity;
@@ -128,12 +130,10 @@ void add_proxy(CLI::App& app, int& status) {
         ca_line = "ca: " + temp_root->path().string() + " (removed when the proxy stops)\n";
       }
     }
-    block_stop_signals();
     std::string shown = o->to;
-    auto server = harness::tls_server::start(
+    serve([&] { return harness::tls_server::start(
         *identity, [upstream, shown](const harness::http_request& req) { return forward(req, upstream, shown); },
-        {.port = o->port.value_or(0)});
-    serve_until_signal(server, ca_line + "upstream: http://" + shown + "\n");
+        {.port = o->port.value_or(0)}); }, ca_line + "upstream: http://" + shown + "\n", o->serving);
     status = success;
   });
 }

@@ -1,5 +1,6 @@
 #include "cli_support.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -27,6 +28,21 @@ std::string wait_for_line(const test::child& c, const std::string& prefix, std::
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return {};
+}
+
+pid_t background_server::pid() const {
+  std::ifstream in(pid_file_);
+  pid_t pid = -1;
+  return in >> pid ? pid : -1;
+}
+
+background_server::~background_server() {
+  pid_t p = pid();
+  if (p <= 1 || ::kill(p, SIGTERM) != 0) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (::kill(p, 0) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ::kill(p, SIGKILL);
 }
 
 std::string slurp(const fs::path& path) {

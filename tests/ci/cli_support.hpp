@@ -29,6 +29,22 @@ test::child tlsfix_child(std::vector<std::string> args);
 std::string wait_for_line(const test::child& c, const std::string& prefix,
                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+// A server started with --background --pid-file FILE: while FILE exists (the server removes it
+// when it stops), the pid it names is killed when this goes out of scope, also when a test fails.
+class background_server {
+ public:
+  explicit background_server(fs::path pid_file) : pid_file_(std::move(pid_file)) {}
+  ~background_server();
+  background_server(const background_server&) = delete;
+  background_server& operator=(const background_server&) = delete;
+  const fs::path& pid_file() const noexcept { return pid_file_; }
+  // The pid the file names, or -1 when there is none.
+  pid_t pid() const;
+
+ private:
+  fs::path pid_file_;
+};
+
 std::string slurp(const fs::path& path);
 nlohmann::json read_json(const fs::path& path);
 // Permission bits, e.g. 0600.

@@ -4,7 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <fstream>
+#include <thread>
 
 #include "cli_support.hpp"
 
@@ -98,6 +101,50 @@ TEST_F(CliServeTest, ServeRestartsOnItsPortRightAfterAProbe) {
   EXPECT_EQ(wait_for_line(again, "https://"), url) << again.stop();
   EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_code, 0);
   again.stop();
+}
+
+// --background returns once the server listens, with the URL alone on stdout and its standard
+// streams closed (so `url=$(tlsfix serve ...)` returns); the pid file names the server, which
+// stops on SIGTERM and removes it.
+TEST_F(CliServeTest, ServeInTheBackgroundPrintsItsUrlAndStopsByItsPid) {
+  test::temp_dir tmp;
+  auto pid_file = tmp / "serve.pid";
+  background_server server(pid_file);
+  auto r = tlsfix_cli({"serve", dir().string(), "--service", name, "--background", "--pid-file", pid_file.string()},
+                      {}, std::chrono::seconds(10));
+  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_FALSE(r.timed_out) << "the server kept the caller's output open";
+  ASSERT_THAT(r.output, ::testing::MatchesRegex("https://service\\.test\\.local:[0-9]+/\n"));
+  std::string url = r.output.substr(0, r.output.size() - 1);
+  pid_t pid = server.pid();
+  ASSERT_GT(pid, 1);
+  auto probe = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
+  EXPECT_EQ(probe.exit_code, 0) << probe.output;
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (fs::exists(pid_file) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(fs::exists(pid_file)) << "removed when the server stops";
+  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_code, 2) << "nothing listens any more";
+}
+
+TEST_F(CliServeTest, ServeInTheBackgroundReportsWhyItCouldNotStart) {
+  test::temp_dir tmp;
+  auto missing = tmp / "no-such-dir" / "serve.pid";
+  auto r = tlsfix_cli({"serve", dir().string(), "--service", name, "--background", "--pid-file", missing.string()},
+                      {}, std::chrono::seconds(10));
+  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_THAT(r.output, AllOf(HasSubstr("tlsfix serve: " + missing.string()), HasSubstr("No such file or directory")));
+
+  auto proxy_pid = tmp / "proxy.pid";
+  background_server background_proxy(proxy_pid);
+  auto proxy = tlsfix_cli({"proxy", "--service", name, "--to", "127.0.0.1:9", "--background", "--pid-file",
+                           proxy_pid.string()}, {}, std::chrono::seconds(10));
+  ASSERT_EQ(proxy.exit_code, 0) << proxy;
+  // The URL on stdout, the CA and upstream lines on stderr (interleaved here).
+  EXPECT_THAT(proxy.output, AllOf(HasSubstr("https://service.test.local:"), HasSubstr("upstream: http://127.0.0.1:9")));
+  EXPECT_GT(background_proxy.pid(), 1);
 }
 
 // serve and proxy --dir serve the certificate on disk: a client sees the manifest's serial, and no
