@@ -1,4 +1,6 @@
-// The README demo: a fresh CA, a certificate for service.test.local, its chain, strict verification.
+// The README demo: a fresh CA and intermediate, a certificate for service.test.local, its chain, and
+// strict offline verification next to the negative controls that must fail. Nothing is served: the
+// demo of the whole product (services on verified TLS) comes with sample_services/.
 #include <tlsfix/ca.hpp>
 
 #include <chrono>
@@ -10,7 +12,8 @@ int main() {
   auto intermediate = root.make_intermediate({.path_length = 0});
   auto leaf = intermediate.issue({.names = {"service.test.local", "127.0.0.1", "::1"}});
 
-  std::cout << "chain served by service.test.local (leaf first, root excluded):\n";
+  std::cout << "chain issued for service.test.local, as a server would send it (leaf first, root excluded;\n"
+               "verified offline below, nothing is served):\n";
   for (const auto& cert : leaf.chain())
     std::cout << "  " << cert.subject() << "\n    issuer " << cert.issuer() << "\n    serial " << cert.serial_hex()
               << "\n";

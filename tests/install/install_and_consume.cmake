@@ -1,8 +1,17 @@
-# cmake -P script run by the tlsfix_install_find_package test (see CMakeLists.txt for the inputs).
-# Every step runs even if an earlier one left a mess: the temporary prefix is removed on all paths.
+# cmake -P script run by the tlsfix_install_find_package test (see CMakeLists.txt for the inputs):
+# installs -DTLSFIX_BUILD_DIR into a fresh prefix, or with -DINSTALLED_PREFIX=/usr takes a package
+# already installed there (tests/install/check-deb), then builds and runs the consumer against it
+# through find_package and through pkg-config. Every step runs even if an earlier one left a mess:
+# the temporary directory is removed on all paths.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(var TLSFIX_BUILD_DIR CONSUMER_SOURCE_DIR GENERATOR CXX_COMPILER EXPECTED_VERSION)
+if(NOT DEFINED INSTALLED_PREFIX)
+  set(INSTALLED_PREFIX "")
+endif()
+if(INSTALLED_PREFIX STREQUAL "" AND (NOT DEFINED TLSFIX_BUILD_DIR OR TLSFIX_BUILD_DIR STREQUAL ""))
+  message(FATAL_ERROR "install_and_consume.cmake: -DTLSFIX_BUILD_DIR=... or -DINSTALLED_PREFIX=... is required")
+endif()
+foreach(var CONSUMER_SOURCE_DIR GENERATOR CXX_COMPILER EXPECTED_VERSION LIBDIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "install_and_consume.cmake: -D${var}=... is required")
   endif()
@@ -18,7 +27,11 @@ set(work "${tmp_root}/tlsfix-install-test-${suffix}")
 if(EXISTS "${work}")
   message(FATAL_ERROR "${work} already exists; refusing to reuse it")
 endif()
-set(prefix "${work}/prefix")
+if(INSTALLED_PREFIX STREQUAL "")
+  set(prefix "${work}/prefix")
+else()
+  set(prefix "${INSTALLED_PREFIX}")
+endif()
 set(consumer_build "${work}/consumer-build")
 file(MAKE_DIRECTORY "${work}")
 
@@ -34,12 +47,14 @@ macro(step description)
   endif()
 endmacro()
 
-step("install ${TLSFIX_BUILD_DIR} into ${prefix}"
-     ${CMAKE_COMMAND} --install "${TLSFIX_BUILD_DIR}" --prefix "${prefix}")
+if(INSTALLED_PREFIX STREQUAL "")
+  step("install ${TLSFIX_BUILD_DIR} into ${prefix}"
+       ${CMAKE_COMMAND} --install "${TLSFIX_BUILD_DIR}" --prefix "${prefix}")
+endif()
 
 set(configure_args -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}"
     "-DCMAKE_PREFIX_PATH=${prefix}"
-    # Only the fresh prefix may satisfy find_package: never the build tree or ~/.cmake registry.
+    # Only that prefix may satisfy find_package: never the build tree or ~/.cmake registry.
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
     "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
@@ -52,11 +67,11 @@ endif()
 step("configure the consumer" ${CMAKE_COMMAND} ${configure_args})
 
 if(failure STREQUAL "")
-  # The consumer must have found the package we just installed, not some other copy.
+  # The consumer must have found the package under test, not some other copy.
   file(STRINGS "${consumer_build}/CMakeCache.txt" found REGEX "^tlsfix_DIR:")
   string(FIND "${found}" "${prefix}/" at)
   if(NOT at GREATER -1)
-    set(failure "the consumer found tlsfix outside the fresh prefix ${prefix}: ${found}")
+    set(failure "the consumer found tlsfix outside ${prefix}: ${found}")
   endif()
 endif()
 
