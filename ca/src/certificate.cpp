@@ -9,7 +9,8 @@
 
 #include "detail/bio.hpp"
 #include "detail/time.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "detail/openssl_errors.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca {
 
@@ -18,7 +19,7 @@ namespace {
 std::string name_to_string(const X509_NAME* name) {
   auto bio = detail::memory_bio();
   if (X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0)
-    detail::throw_openssl("X509_NAME_print_ex", "printing a certificate name");
+    throw error::from_openssl("X509_NAME_print_ex", "printing a certificate name");
   return detail::bio_to_string(bio.get());
 }
 
@@ -55,7 +56,7 @@ certificate::certificate(std::shared_ptr<X509> cert) : cert_(std::move(cert)) {
 certificate certificate::from_pem(std::string_view pem, std::string_view what) {
   auto certs = chain_from_pem(pem, what);
   if (certs.size() != 1)
-    throw error(std::string(what) + ": expected exactly one certificate, found " + std::to_string(certs.size()));
+    throw error(std::string(what), "expected exactly one certificate, found " + std::to_string(certs.size()));
   return certs.front();
 }
 
@@ -74,19 +75,19 @@ std::vector<certificate> certificate::chain_from_pem(std::string_view pem, std::
   auto queue = detail::drain_openssl_errors();
   bool clean_end = queue.size() == 1 && queue.front().find("no start line") != std::string::npos;
   if (!clean_end)
-    throw error(std::string(what) + ": certificate " + std::to_string(certs.size() + 1) + " is damaged",
+    throw error(std::string(what), "certificate " + std::to_string(certs.size() + 1) + " is damaged",
                 "PEM_read_bio_X509", std::move(queue));
   if (certs.empty())
-    throw error(std::string(what) + ": no PEM certificate found", "PEM_read_bio_X509", std::move(queue));
+    throw error(std::string(what), "no PEM certificate found", "PEM_read_bio_X509", std::move(queue));
   return certs;
 }
 
 certificate certificate::from_der(std::string_view der, std::string_view what) {
   const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
   x509_ptr cert{d2i_X509(nullptr, &cursor, static_cast<long>(der.size()))};
-  if (!cert) detail::throw_openssl("d2i_X509", std::string(what) + ": not a DER certificate");
+  if (!cert) throw error::from_openssl("d2i_X509", std::string(what) + ": not a DER certificate");
   if (cursor != reinterpret_cast<const unsigned char*>(der.data() + der.size()))
-    throw error(std::string(what) + ": trailing bytes after the DER certificate");
+    throw error(std::string(what), "trailing bytes after the DER certificate");
   return certificate(std::shared_ptr<X509>(std::move(cert)));
 }
 
@@ -94,7 +95,7 @@ certificate certificate::from_native(X509* cert) { return certificate(std::share
 
 std::string certificate::to_pem() const {
   auto bio = detail::memory_bio();
-  if (PEM_write_bio_X509(bio.get(), cert_.get()) != 1) detail::throw_openssl("PEM_write_bio_X509", "writing PEM");
+  if (PEM_write_bio_X509(bio.get(), cert_.get()) != 1) throw error::from_openssl("PEM_write_bio_X509", "writing PEM");
   return detail::bio_to_string(bio.get());
 }
 
@@ -128,7 +129,7 @@ std::string certificate::sha256_fingerprint() const {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (X509_digest(cert_.get(), EVP_sha256(), digest, &length) != 1)
-    detail::throw_openssl("X509_digest", "computing a fingerprint");
+    throw error::from_openssl("X509_digest", "computing a fingerprint");
   return detail::hex(digest, length, false, ":");
 }
 

@@ -9,14 +9,15 @@
 #include "detail/crl_builder.hpp"
 #include "detail/names.hpp"
 #include "detail/time.hpp"
-#include "tlsfix/ca/detail/x509_builder.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/internal/x509_builder.hpp"
+#include "detail/openssl_errors.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca {
 
 struct certificate_authority::state {
   state(certificate c, private_key k, certificate r, std::vector<certificate> above,
-        std::vector<std::vector<detail::subtree>> limits)
+        std::vector<std::vector<name_range>> limits)
       : cert(std::move(c)), key(std::move(k)), root(std::move(r)), chain(std::move(above)),
         constraints(std::move(limits)) {}
 
@@ -25,7 +26,7 @@ struct certificate_authority::state {
   certificate root;
   std::vector<certificate> chain;  // this CA and those above it, root excluded
   // Every name constraint on the way up to the root; an issued name must satisfy each one.
-  std::vector<std::vector<detail::subtree>> constraints;
+  std::vector<std::vector<name_range>> constraints;
 
   std::mutex mutex;  // guards what follows
   std::vector<std::pair<std::string, clock::time_point>> revoked;  // serial (hex), when
@@ -36,14 +37,14 @@ namespace {
 
 void check_validity(const validity& v, const std::string& field) {
   if (v.not_after <= v.not_before)
-    throw error(field + ": not_after (" + detail::iso8601(v.not_after) + ") is not after not_before (" +
+    throw error(field, "not_after (" + detail::iso8601(v.not_after) + ") is not after not_before (" +
                 detail::iso8601(v.not_before) + ")");
 }
 
 void check_common_name(const std::optional<std::string>& cn, const std::string& field) {
   // 64 is the upper bound X.520 sets for a common name.
   if (cn && (cn->empty() || cn->size() > 64))
-    throw error(field + ": '" + *cn + "' must be 1 to 64 characters long");
+    throw error(field, "'" + *cn + "' must be 1 to 64 characters long");
 }
 
 private_key key_for(const std::variant<key_type, private_key>& choice) {
@@ -70,7 +71,7 @@ const char* extended_key_usage(usage u) {
   return "serverAuth";
 }
 
-std::string describe(const std::vector<detail::subtree>& permitted) {
+std::string describe(const std::vector<name_range>& permitted) {
   std::string out;
   for (const auto& entry : permitted) out += (out.empty() ? "" : ", ") + entry.text;
   return out;
@@ -81,14 +82,14 @@ std::string describe(const std::vector<detail::subtree>& permitted) {
 certificate_authority certificate_authority::create(const ca_options& options) {
   check_validity(options.validity, "ca_options.validity");
   check_common_name(options.common_name, "ca_options.common_name");
-  std::vector<detail::subtree> permitted;
+  std::vector<name_range> permitted;
   if (!options.unconstrained) {
-    for (const auto& name : default_permitted_names()) permitted.push_back(detail::parse_subtree(name, "default"));
+    for (const auto& name : default_permitted_names()) permitted.push_back(parse_name_range(name, "default"));
     for (size_t i = 0; i < options.permitted_names.size(); ++i)
-      permitted.push_back(detail::parse_subtree(options.permitted_names[i],
+      permitted.push_back(parse_name_range(options.permitted_names[i],
                                                 "ca_options.permitted_names[" + std::to_string(i) + "]"));
   } else if (!options.permitted_names.empty()) {
-    throw error("ca_options.permitted_names: must be empty when unconstrained is set");
+    throw error("ca_options.permitted_names", "must be empty when unconstrained is set");
   }
 
   auto key = private_key::generate(options.key);
@@ -103,7 +104,7 @@ certificate_authority certificate_authority::create(const ca_options& options) {
   }
   auto cert = certificate::from_native(builder.sign(key).get());
 
-  std::vector<std::vector<detail::subtree>> constraints;
+  std::vector<std::vector<name_range>> constraints;
   if (!options.unconstrained) constraints.push_back(std::move(permitted));
   return certificate_authority(std::make_shared<state>(cert, key, cert, std::vector<certificate>{}, std::move(constraints)));
 }
@@ -114,10 +115,10 @@ certificate_authority certificate_authority::load(std::string_view cert_pem, std
   auto key = private_key::from_pem(key_pem, passphrase, "CA key");
   if (X509_check_private_key(cert.native(), key.native()) != 1) {
     detail::drain_openssl_errors();
-    throw error("CA key: does not match the CA certificate '" + cert.subject() + "'");
+    throw error("CA key", "does not match the CA certificate '" + cert.subject() + "'");
   }
   if (X509_check_ca(cert.native()) == 0 || (X509_get_key_usage(cert.native()) & KU_KEY_CERT_SIGN) == 0)
-    throw error("CA certificate: '" + cert.subject() + "' is not a CA (no CA:TRUE or no keyCertSign)");
+    throw error("CA certificate", "'" + cert.subject() + "' is not a CA (no CA:TRUE or no keyCertSign)");
 
   std::vector<certificate> above;
   if (!chain_pem.empty()) above = certificate::chain_from_pem(chain_pem, "CA chain");
@@ -125,14 +126,14 @@ certificate_authority certificate_authority::load(std::string_view cert_pem, std
   path.insert(path.end(), above.begin(), above.end());
   for (size_t i = 0; i + 1 < path.size(); ++i)
     if (X509_check_issued(path[i + 1].native(), path[i].native()) != X509_V_OK)
-      throw error("CA chain: '" + path[i + 1].subject() + "' did not issue '" + path[i].subject() + "'");
+      throw error("CA chain", "'" + path[i + 1].subject() + "' did not issue '" + path[i].subject() + "'");
   if (!path.back().is_self_signed())
-    throw error("CA chain: ends at '" + path.back().subject() + "', which is not a self-signed root");
+    throw error("CA chain", "ends at '" + path.back().subject() + "', which is not a self-signed root");
 
-  std::vector<std::vector<detail::subtree>> constraints;
+  std::vector<std::vector<name_range>> constraints;
   for (const auto& c : path) {
     bool constrained = false;
-    auto permitted = detail::permitted_subtrees(c.native(), constrained);
+    auto permitted = detail::permitted_ranges(c.native(), constrained);
     if (constrained) constraints.push_back(std::move(permitted));
   }
   return certificate_authority(std::make_shared<state>(cert, key, path.back(),
@@ -145,16 +146,16 @@ issued_cert certificate_authority::issue(std::string_view name) const {
 }
 
 issued_cert certificate_authority::issue(const cert_request& request) const {
-  if (request.names.empty()) throw error("cert_request.names: at least one name is required");
+  if (request.names.empty()) throw error("cert_request.names", "at least one name is required");
   check_validity(request.validity, "cert_request.validity");
   check_common_name(request.common_name, "cert_request.common_name");
 
   for (size_t i = 0; i < request.names.size(); ++i) {
     std::string field = "cert_request.names[" + std::to_string(i) + "]";
-    auto name = detail::parse_name(request.names[i], field);
+    auto name = parse_name(request.names[i], field);
     for (const auto& permitted : state_->constraints)
-      if (!detail::permits(permitted, name))
-        throw error(field + ": '" + request.names[i] + "' is outside the name constraints of this CA (permitted: " +
+      if (!permits(permitted, name))
+        throw error(field, "'" + request.names[i] + "' is outside the name constraints of this CA (permitted: " +
                     describe(permitted) + "); add it to ca_options.permitted_names");
   }
 
@@ -179,9 +180,9 @@ certificate_authority certificate_authority::make_intermediate(const intermediat
   check_common_name(options.common_name, "intermediate_options.common_name");
   long parent_limit = X509_get_pathlen(state_->cert.native());  // -1: unlimited
   if (parent_limit == 0)
-    throw error("make_intermediate: '" + state_->cert.subject() + "' has path length 0 and cannot sign another CA");
+    throw error("make_intermediate", "'" + state_->cert.subject() + "' has path length 0 and cannot sign another CA");
   if (options.path_length && (*options.path_length < 0 || (parent_limit > 0 && *options.path_length >= parent_limit)))
-    throw error("intermediate_options.path_length: " + std::to_string(*options.path_length) +
+    throw error("intermediate_options.path_length", std::to_string(*options.path_length) +
                 " is not allowed below a CA with path length " + std::to_string(parent_limit));
   // -1 means no pathlen field: the intermediate may have any number of CAs below it.
   long length = options.path_length ? *options.path_length : parent_limit > 0 ? parent_limit - 1 : -1;
@@ -204,7 +205,7 @@ certificate_authority certificate_authority::make_intermediate(const intermediat
 
 void certificate_authority::revoke(const certificate& cert) {
   if (X509_check_issued(state_->cert.native(), cert.native()) != X509_V_OK)
-    throw error("revoke: '" + cert.subject() + "' (serial " + cert.serial_hex() + ") was not issued by '" +
+    throw error("revoke", "'" + cert.subject() + "' (serial " + cert.serial_hex() + ") was not issued by '" +
                 state_->cert.subject() + "'");
   std::lock_guard lock(state_->mutex);
   for (const auto& entry : state_->revoked)

@@ -1,28 +1,46 @@
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 #include <openssl/err.h>
 
-namespace tlsfix::ca {
+#include "detail/openssl_errors.hpp"
 
-error::error(const std::string& message) : std::runtime_error(message) {}
+namespace tlsfix {
 
 namespace {
-std::string with_queue(const std::string& message, const std::string& call,
-                       const std::vector<std::string>& queue) {
-  std::string text = message;
+
+std::string describe(const std::string& field, const std::string& problem, const std::string& call,
+                     const std::vector<std::string>& queue) {
+  std::string text = field.empty() ? problem : field + ": " + problem;
   if (!call.empty()) text += " (" + call + " failed";
   for (const auto& entry : queue) text += "; " + entry;
   if (!call.empty()) text += ")";
   return text;
 }
+
 }  // namespace
 
-error::error(const std::string& message, std::string openssl_call, std::vector<std::string> openssl_errors)
-    : std::runtime_error(with_queue(message, openssl_call, openssl_errors)),
-      openssl_call_(std::move(openssl_call)),
-      openssl_errors_(std::move(openssl_errors)) {}
+error::error(std::string problem) : error({}, std::move(problem), {}, {}) {}
 
-namespace detail {
+error::error(std::string field, std::string problem) : error(std::move(field), std::move(problem), {}, {}) {}
+
+error::error(std::string field, std::string problem, std::string call, std::vector<std::string> queue)
+    : std::runtime_error(describe(field, problem, call, queue)),
+      field_(std::move(field)),
+      problem_(std::move(problem)),
+      openssl_call_(std::move(call)),
+      openssl_errors_(std::move(queue)) {}
+
+error error::from_openssl(std::string call, std::string problem, std::string field) {
+  return error(std::move(field), std::move(problem), std::move(call), ca::detail::drain_openssl_errors());
+}
+
+error error::within(std::string_view context) const {
+  std::string outer(context);
+  if (!field_.empty()) outer = outer.empty() ? field_ : outer + ": " + field_;
+  return error(std::move(outer), problem_, openssl_call_, openssl_errors_);
+}
+
+namespace ca::detail {
 
 std::vector<std::string> drain_openssl_errors() {
   std::vector<std::string> queue;
@@ -34,9 +52,5 @@ std::vector<std::string> drain_openssl_errors() {
   return queue;
 }
 
-void throw_openssl(const std::string& call, const std::string& context) {
-  throw error(context, call, drain_openssl_errors());
-}
-
-}  // namespace detail
-}  // namespace tlsfix::ca
+}  // namespace ca::detail
+}  // namespace tlsfix

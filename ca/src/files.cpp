@@ -10,8 +10,8 @@
 #include <sstream>
 #include <utility>
 
-#include "tlsfix/ca/detail/x509_builder.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/internal/x509_builder.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca {
 
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void fail(const fs::path& path, const std::string& what, int err) {
-  throw error(path.string() + ": " + what + ": " + std::strerror(err));
+  throw error(path.string(), what + ": " + std::strerror(err));
 }
 
 mode_t mode_bits(file_mode mode) { return mode == file_mode::secret ? 0600 : 0644; }
@@ -71,7 +71,7 @@ void write_file(const fs::path& path, std::string_view contents, file_mode mode)
   if (::link(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(temp.c_str());
-    if (err == EEXIST) throw error(path.string() + ": already exists; tlsfix never overwrites a file");
+    if (err == EEXIST) throw error(path.string(), "already exists; tlsfix never overwrites a file");
     fail(path, "cannot create", err);
   }
   ::unlink(temp.c_str());
@@ -90,7 +90,7 @@ void write_files(const std::vector<file_entry>& files) {
   for (const auto& file : files) {
     std::error_code ec;
     if (fs::symlink_status(file.path, ec).type() != fs::file_type::not_found)
-      throw error(file.path.string() + ": already exists; tlsfix never overwrites a file");
+      throw error(file.path.string(), "already exists; tlsfix never overwrites a file");
   }
   std::vector<fs::path> written;
   try {
@@ -115,8 +115,8 @@ void create_private_directory(const fs::path& path) {
   if (err != EEXIST) fail(path, "cannot create directory", err);
   struct stat info {};
   if (::lstat(path.c_str(), &info) != 0) fail(path, "cannot inspect", errno);
-  if (!S_ISDIR(info.st_mode)) throw error(path.string() + ": exists and is not a directory");
-  if (info.st_uid != ::geteuid()) throw error(path.string() + ": is owned by another user");
+  if (!S_ISDIR(info.st_mode)) throw error(path.string(), "exists and is not a directory");
+  if (info.st_uid != ::geteuid()) throw error(path.string(), "is owned by another user");
 }
 
 std::string read_file(const fs::path& path) {

@@ -10,7 +10,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca {
 
@@ -43,17 +43,17 @@ void x509_crl_stack_deleter::operator()(STACK_OF(X509_CRL)* p) const noexcept {
 }
 
 x509_ptr up_ref(X509* cert) {
-  if (cert == nullptr || X509_up_ref(cert) != 1) detail::throw_openssl("X509_up_ref", "sharing a certificate");
+  if (cert == nullptr || X509_up_ref(cert) != 1) throw error::from_openssl("X509_up_ref", "sharing a certificate");
   return x509_ptr{cert};
 }
 
 evp_pkey_ptr up_ref(EVP_PKEY* key) {
-  if (key == nullptr || EVP_PKEY_up_ref(key) != 1) detail::throw_openssl("EVP_PKEY_up_ref", "sharing a key");
+  if (key == nullptr || EVP_PKEY_up_ref(key) != 1) throw error::from_openssl("EVP_PKEY_up_ref", "sharing a key");
   return evp_pkey_ptr{key};
 }
 
 x509_crl_ptr up_ref(X509_CRL* crl) {
-  if (crl == nullptr || X509_CRL_up_ref(crl) != 1) detail::throw_openssl("X509_CRL_up_ref", "sharing a CRL");
+  if (crl == nullptr || X509_CRL_up_ref(crl) != 1) throw error::from_openssl("X509_CRL_up_ref", "sharing a CRL");
   return x509_crl_ptr{crl};
 }
 

@@ -1,14 +1,16 @@
-#include "detail/names.hpp"
+#include "tlsfix/ca/names.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
-#include "tlsfix/ca/error.hpp"
+#include "detail/names.hpp"
+#include "tlsfix/error.hpp"
 
-namespace tlsfix::ca::detail {
+namespace tlsfix::ca {
 
 namespace {
 
@@ -38,8 +40,8 @@ std::string dns_problem(std::string_view name) {
   return {};
 }
 
-[[noreturn]] void reject(const std::string& field, std::string_view text, const std::string& reason) {
-  throw error(field + ": '" + std::string(text) + "' " + reason);
+[[noreturn]] void reject(std::string_view field, std::string_view text, const std::string& reason) {
+  throw error(std::string(field), "'" + std::string(text) + "' " + reason);
 }
 
 bool looks_like_ipv4(std::string_view text) {
@@ -54,7 +56,29 @@ std::string ip_text(int family, const std::string& bytes) {
 
 }  // namespace
 
-parsed_name parse_name(std::string_view text, const std::string& field) {
+std::string name::host() const {
+  switch (kind) {
+    case name_kind::wildcard: return text.substr(2);
+    case name_kind::email: return text.substr(text.rfind('@') + 1);
+    case name_kind::uri: {
+      auto rest = std::string_view(text).substr(text.find("://") + 3);
+      rest = rest.substr(0, rest.find_first_of("/?#"));
+      if (auto at = rest.rfind('@'); at != std::string_view::npos) rest.remove_prefix(at + 1);  // user info
+      if (rest.starts_with('[')) return lower(rest.substr(1, rest.find(']') - 1));
+      return lower(rest.substr(0, rest.rfind(':')));
+    }
+    default: return text;
+  }
+}
+
+bool is_ip_address(std::string_view text) noexcept {
+  if (text.empty() || text.size() > 45) return false;  // INET6_ADDRSTRLEN
+  std::string bare(text);
+  unsigned char bytes[16];
+  return inet_pton(AF_INET, bare.c_str(), bytes) == 1 || inet_pton(AF_INET6, bare.c_str(), bytes) == 1;
+}
+
+name parse_name(std::string_view text, std::string_view field) {
   if (text.empty()) reject(field, text, "is empty");
   if (text.find("://") != std::string_view::npos) {
     auto scheme = text.substr(0, text.find("://"));
@@ -101,15 +125,17 @@ parsed_name parse_name(std::string_view text, const std::string& field) {
   return {name_kind::dns, lower(text), {}};
 }
 
-general_name_ptr to_general_name(const parsed_name& name) {
+namespace detail {
+
+general_name_ptr to_general_name(const name& n) {
   general_name_ptr out{GENERAL_NAME_new()};
   asn1_octet_string_ptr value{ASN1_IA5STRING_new()};
-  if (!out || !value) throw_openssl("GENERAL_NAME_new", "building a subjectAltName");
-  const std::string& bytes = name.ip_bytes.empty() ? name.text : name.ip_bytes;
+  if (!out || !value) throw error::from_openssl("GENERAL_NAME_new", "building a subjectAltName");
+  const std::string& bytes = n.ip_bytes.empty() ? n.text : n.ip_bytes;
   if (ASN1_STRING_set(value.get(), bytes.data(), static_cast<int>(bytes.size())) != 1)
-    throw_openssl("ASN1_STRING_set", "building a subjectAltName");
+    throw error::from_openssl("ASN1_STRING_set", "building a subjectAltName");
   int type = GEN_DNS;
-  switch (name.kind) {
+  switch (n.kind) {
     case name_kind::dns:
     case name_kind::wildcard: type = GEN_DNS; break;
     case name_kind::ipv4:
@@ -122,8 +148,60 @@ general_name_ptr to_general_name(const parsed_name& name) {
   return out;
 }
 
-subtree parse_subtree(std::string_view text, const std::string& field) {
-  subtree out;
+name_constraints_ptr to_name_constraints(const std::vector<name_range>& permitted) {
+  name_constraints_ptr constraints{NAME_CONSTRAINTS_new()};
+  if (!constraints) throw error::from_openssl("NAME_CONSTRAINTS_new", "building name constraints");
+  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (constraints->permittedSubtrees == nullptr)
+    throw error::from_openssl("sk_GENERAL_SUBTREE_new_null", "building name constraints");
+  for (const auto& range : permitted) {
+    general_subtree_ptr tree{GENERAL_SUBTREE_new()};
+    if (!tree) throw error::from_openssl("GENERAL_SUBTREE_new", "building name constraints");
+    // An IP range is the address followed by its mask, RFC 5280 4.2.1.10.
+    name base = range.is_ip ? name{name_kind::ipv4, {}, range.address + range.mask} : name{name_kind::dns, range.dns, {}};
+    auto replacement = to_general_name(base);  // may throw: the subtree is still untouched then
+    // GENERAL_SUBTREE_new made an empty base; it goes when `replaced` does, the subtree owns the new one.
+    general_name_ptr replaced{std::exchange(tree->base, replacement.release())};
+    if (sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, tree.get()) == 0)
+      throw error::from_openssl("sk_GENERAL_SUBTREE_push", "building name constraints");
+    tree.release();  // the stack owns it now
+  }
+  return constraints;
+}
+
+std::vector<name_range> permitted_ranges(X509* cert, bool& constrained) {
+  std::vector<name_range> out;
+  int critical = 0;
+  name_constraints_ptr constraints{
+      static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_name_constraints, &critical, nullptr))};
+  constrained = static_cast<bool>(constraints);
+  if (!constraints || constraints->permittedSubtrees == nullptr) return out;
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
+    const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i)->base;
+    int type = 0;
+    auto* value = static_cast<ASN1_STRING*>(GENERAL_NAME_get0_value(base, &type));
+    std::string bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                      static_cast<size_t>(ASN1_STRING_length(value)));
+    name_range range;
+    range.text = bytes;
+    if (type == GEN_DNS) {
+      range.dns = lower(bytes);
+    } else if (type == GEN_IPADD && (bytes.size() == 8 || bytes.size() == 32)) {
+      range.is_ip = true;
+      range.address = bytes.substr(0, bytes.size() / 2);
+      range.mask = bytes.substr(bytes.size() / 2);
+    } else {
+      continue;  // URI, email and directory constraints are left to the verifier
+    }
+    out.push_back(std::move(range));
+  }
+  return out;
+}
+
+}  // namespace detail
+
+name_range parse_name_range(std::string_view text, std::string_view field) {
+  name_range out;
   out.text = std::string(text);
   if (auto slash = text.find('/'); slash != std::string_view::npos) {
     std::string address{text.substr(0, slash)};
@@ -140,87 +218,59 @@ subtree parse_subtree(std::string_view text, const std::string& field) {
     if (bits < 0 || bits > static_cast<int>(size * 8)) reject(field, text, "is not a valid CIDR range: bad prefix length");
     out.mask.assign(size, '\0');
     for (int i = 0; i < bits; ++i) out.mask[static_cast<size_t>(i / 8)] |= static_cast<char>(0x80 >> (i % 8));
-    for (size_t i = 0; i < size; ++i)
-      if ((out.address[i] & ~out.mask[i]) != 0) reject(field, text, "is not a valid CIDR range: host bits are set");
+    bool host_bits = false;
+    std::string network = out.address;
+    for (size_t i = 0; i < size; ++i) {
+      host_bits = host_bits || (out.address[i] & ~out.mask[i]) != 0;
+      network[i] = static_cast<char>(out.address[i] & out.mask[i]);
+    }
+    if (host_bits)
+      reject(field, text, "is not a valid CIDR range: host bits are set (the block it lies in is " +
+                              ip_text(family, network) + "/" + prefix + ")");
     return out;
   }
-  if (auto problem = dns_problem(text); !problem.empty())
+  std::string_view suffix = text.starts_with('.') ? text.substr(1) : text;
+  if (auto problem = dns_problem(suffix); !problem.empty())
     reject(field, text, "is not a valid DNS name or CIDR range: it " + problem);
-  out.dns = lower(text);
+  out.dns = lower(suffix);
   return out;
 }
 
-name_constraints_ptr to_name_constraints(const std::vector<subtree>& permitted) {
-  name_constraints_ptr constraints{NAME_CONSTRAINTS_new()};
-  if (!constraints) throw_openssl("NAME_CONSTRAINTS_new", "building name constraints");
-  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
-  if (constraints->permittedSubtrees == nullptr) throw_openssl("sk_GENERAL_SUBTREE_new_null", "building name constraints");
-  for (const auto& entry : permitted) {
-    general_subtree_ptr tree{GENERAL_SUBTREE_new()};
-    if (!tree) throw_openssl("GENERAL_SUBTREE_new", "building name constraints");
-    parsed_name base = entry.is_ip ? parsed_name{name_kind::ipv4, {}, entry.address + entry.mask}
-                                   : parsed_name{name_kind::dns, entry.dns, {}};
-    general_name_ptr placeholder{tree->base};     // GENERAL_SUBTREE_new made an empty base
-    tree->base = to_general_name(base).release();  // ownership moves into the subtree
-    if (sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, tree.get()) == 0)
-      throw_openssl("sk_GENERAL_SUBTREE_push", "building name constraints");
-    tree.release();  // the stack owns it now
+bool name_range::contains(const name& n) const {
+  if (is_ip) {
+    if (!n.is_ip() || address.size() != n.ip_bytes.size()) return false;
+    for (size_t i = 0; i < address.size(); ++i)
+      if ((n.ip_bytes[i] & mask[i]) != address[i]) return false;
+    return true;
   }
-  return constraints;
+  if (!n.is_dns()) return false;
+  std::string_view candidate = n.text;
+  if (n.kind == name_kind::wildcard) candidate.remove_prefix(2);
+  return candidate == dns || (candidate.size() > dns.size() && candidate.ends_with(dns) &&
+                              candidate[candidate.size() - dns.size() - 1] == '.');
 }
 
-std::vector<subtree> permitted_subtrees(X509* cert, bool& constrained) {
-  std::vector<subtree> out;
-  int critical = 0;
-  name_constraints_ptr constraints{
-      static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(cert, NID_name_constraints, &critical, nullptr))};
-  constrained = static_cast<bool>(constraints);
-  if (!constraints || constraints->permittedSubtrees == nullptr) return out;
-  for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
-    const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i)->base;
-    int type = 0;
-    auto* value = static_cast<ASN1_STRING*>(GENERAL_NAME_get0_value(base, &type));
-    std::string bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                      static_cast<size_t>(ASN1_STRING_length(value)));
-    subtree entry;
-    entry.text = bytes;
-    if (type == GEN_DNS) {
-      entry.dns = lower(bytes);
-    } else if (type == GEN_IPADD && (bytes.size() == 8 || bytes.size() == 32)) {
-      entry.is_ip = true;
-      entry.address = bytes.substr(0, bytes.size() / 2);
-      entry.mask = bytes.substr(bytes.size() / 2);
-    } else {
-      continue;  // URI, email and directory constraints are left to the verifier
-    }
-    out.push_back(std::move(entry));
-  }
-  return out;
-}
-
-bool permits(const std::vector<subtree>& permitted, const parsed_name& name) {
-  bool is_ip = name.kind == name_kind::ipv4 || name.kind == name_kind::ipv6;
-  bool is_dns = name.kind == name_kind::dns || name.kind == name_kind::wildcard;
-  if (!is_ip && !is_dns) return true;
+bool permits(const std::vector<name_range>& ranges, const name& n) {
+  if (!n.is_ip() && !n.is_dns()) return true;
   bool any_of_kind = false;
-  for (const auto& entry : permitted) {
-    if (entry.is_ip != is_ip) continue;
+  for (const auto& range : ranges) {
+    if (range.is_ip != n.is_ip()) continue;
     any_of_kind = true;
-    if (is_ip) {
-      if (entry.address.size() != name.ip_bytes.size()) continue;
-      bool match = true;
-      for (size_t i = 0; i < entry.address.size(); ++i)
-        match = match && ((name.ip_bytes[i] & entry.mask[i]) == entry.address[i]);
-      if (match) return true;
-    } else {
-      std::string_view n = name.text;
-      if (name.kind == name_kind::wildcard) n.remove_prefix(2);
-      if (n == entry.dns) return true;
-      if (n.size() > entry.dns.size() && n.ends_with(entry.dns) && n[n.size() - entry.dns.size() - 1] == '.')
-        return true;
-    }
+    if (range.contains(n)) return true;
   }
   return !any_of_kind;
 }
 
-}  // namespace tlsfix::ca::detail
+std::string url_host(std::string_view host) {
+  if (host.find(':') == std::string_view::npos || host.starts_with('[')) return std::string(host);
+  std::string out = "[";
+  return out.append(host).append("]");
+}
+
+std::string authority(std::string_view host, std::uint16_t port) { return url_host(host) + ":" + std::to_string(port); }
+
+std::string https_url(std::string_view host, std::uint16_t port, std::string_view path) {
+  return "https://" + authority(host, port) + std::string(path.empty() ? "/" : path);
+}
+
+}  // namespace tlsfix::ca

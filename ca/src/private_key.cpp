@@ -10,7 +10,8 @@
 #include <string>
 
 #include "detail/bio.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "detail/openssl_errors.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca {
 
@@ -39,7 +40,7 @@ evp_pkey_ptr generate_native(key_type type) {
     case key_type::rsa_3072: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{3072}); break;
     case key_type::rsa_4096: key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{4096}); break;
   }
-  if (key == nullptr) detail::throw_openssl("EVP_PKEY_Q_keygen", "generating a " + std::string(to_string(type)) + " key");
+  if (key == nullptr) throw error::from_openssl("EVP_PKEY_Q_keygen", "generating a " + std::string(to_string(type)) + " key");
   return evp_pkey_ptr{key};
 }
 
@@ -53,7 +54,7 @@ key_type classify(EVP_PKEY* key, std::string_view what) {
       std::string_view g{group, length};
       if (g == "prime256v1" || g == "P-256") return key_type::ecdsa_p256;
       if (g == "secp384r1" || g == "P-384") return key_type::ecdsa_p384;
-      throw error(std::string(what) + ": EC curve '" + std::string(g) + "' is not supported (use P-256 or P-384)");
+      throw error(std::string(what), "EC curve '" + std::string(g) + "' is not supported (use P-256 or P-384)");
     }
   }
   if (EVP_PKEY_is_a(key, "RSA")) {
@@ -62,11 +63,11 @@ key_type classify(EVP_PKEY* key, std::string_view what) {
       case 3072: return key_type::rsa_3072;
       case 4096: return key_type::rsa_4096;
       default:
-        throw error(std::string(what) + ": RSA key size " + std::to_string(EVP_PKEY_get_bits(key)) +
+        throw error(std::string(what), "RSA key size " + std::to_string(EVP_PKEY_get_bits(key)) +
                     " is not supported (use 2048, 3072 or 4096)");
     }
   }
-  throw error(std::string(what) + ": key algorithm '" + std::string(EVP_PKEY_get0_type_name(key)) +
+  throw error(std::string(what), "key algorithm '" + std::string(EVP_PKEY_get0_type_name(key)) +
               "' is not supported");
 }
 
@@ -102,11 +103,11 @@ private_key private_key::from_pem(std::string_view pem, std::string_view passphr
   // traditional keys all work through one path; a passphrase is only ever used when given.
   EVP_PKEY* raw = nullptr;
   decoder_ctx_ptr ctx{OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, nullptr, EVP_PKEY_KEYPAIR, nullptr, nullptr)};
-  if (!ctx) detail::throw_openssl("OSSL_DECODER_CTX_new_for_pkey", std::string(what) + ": cannot set up a key decoder");
+  if (!ctx) throw error::from_openssl("OSSL_DECODER_CTX_new_for_pkey", std::string(what) + ": cannot set up a key decoder");
   if (!passphrase.empty() &&
       OSSL_DECODER_CTX_set_passphrase(ctx.get(), reinterpret_cast<const unsigned char*>(passphrase.data()),
                                       passphrase.size()) != 1)
-    detail::throw_openssl("OSSL_DECODER_CTX_set_passphrase", std::string(what) + ": cannot use the passphrase");
+    throw error::from_openssl("OSSL_DECODER_CTX_set_passphrase", std::string(what) + ": cannot use the passphrase");
   const auto* data = reinterpret_cast<const unsigned char*>(pem.data());
   size_t length = pem.size();
   if (pem.empty() || OSSL_DECODER_from_data(ctx.get(), &data, &length) != 1 || raw == nullptr) {
@@ -116,7 +117,7 @@ private_key private_key::from_pem(std::string_view pem, std::string_view passphr
                          : encrypted && passphrase.empty() ? "is encrypted and no passphrase was given"
                          : encrypted                       ? "cannot be decrypted (wrong passphrase?) or is damaged"
                                                            : "is damaged and cannot be decoded";
-    throw error(std::string(what) + ": " + reason, "OSSL_DECODER_from_data", detail::drain_openssl_errors());
+    throw error(std::string(what), reason, "OSSL_DECODER_from_data", detail::drain_openssl_errors());
   }
   evp_pkey_ptr owner{raw};
   key_type type = classify(owner.get(), what);
@@ -133,7 +134,7 @@ std::string private_key::to_pem(std::string_view passphrase) const {
     ok = PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), EVP_aes_256_cbc(), pass.data(),
                                        static_cast<int>(pass.size()), nullptr, nullptr);
   }
-  if (ok != 1) detail::throw_openssl("PEM_write_bio_PrivateKey", "writing a private key as PEM");
+  if (ok != 1) throw error::from_openssl("PEM_write_bio_PrivateKey", "writing a private key as PEM");
   return detail::bio_to_string(bio.get());
 }
 

@@ -16,7 +16,8 @@
 #include "cli.hpp"
 #include "durations.hpp"
 #include "process.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/harness/impostor.hpp"
 
@@ -28,13 +29,11 @@ void replace_all(std::string& text, const std::string& from, const std::string& 
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
 }
 
-bool is_ip_literal(const std::string& host) { return host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos; }
-
 // /etc/hosts lines for nss_wrapper: every catalog name on 127.0.0.1 (addresses need no entry).
 std::string hosts_file_for(const harness::impostor_catalog& catalog) {
   std::string names;
   for (const auto& [host, port] : catalog.hosts())
-    if (!is_ip_literal(host) && (" " + names + " ").find(" " + host + " ") == std::string::npos) names += " " + host;
+    if (!ca::is_ip_address(host) && (" " + names + " ").find(" " + host + " ") == std::string::npos) names += " " + host;
   return names.empty() ? "" : "127.0.0.1" + names + "\n";
 }
 
@@ -103,10 +102,10 @@ void add_check_client(CLI::App& app, int& status) {
   cmd->add_flag("--json", o->json_out, "Print the report as JSON (rows, passed, failures)");
   cmd->callback([o, &status] {
     auto timeout = std::chrono::milliseconds(parse_duration(o->timeout, "--timeout"));
-    if (timeout.count() <= 0) throw ca::error("--timeout: must be more than zero");
+    if (timeout.count() <= 0) throw tlsfix::error("--timeout", "must be more than zero");
     // A missing program would "reject" every impostor and pass them all: refuse it up front.
     if (!can_execute(o->command.front()))
-      throw ca::error("cannot start " + o->command.front() + ": not an executable file or not found on PATH");
+      throw tlsfix::error("cannot start " + o->command.front() + ": not an executable file or not found on PATH");
 
     auto catalog = harness::impostor_catalog::start();
     std::string ca_file = catalog.trust().ca_file().string(), crl_file = catalog.crl_file().string();
@@ -117,7 +116,7 @@ void add_check_client(CLI::App& app, int& status) {
     try {
       hosts.emplace(hosts_file_for(catalog), "hosts");
       for (auto& v : nss_wrapper_environment(hosts->path())) base.push_back(std::move(v));
-    } catch (const ca::error& e) {
+    } catch (const tlsfix::error& e) {
       // Still useful for clients told --resolve; say what unmodified programs will miss.
       std::cerr << "tlsfix check-client: " << e.what() << "; names resolve only for clients given {host}:{port}:127.0.0.1\n";
     }

@@ -5,7 +5,7 @@
 #include "durations.hpp"
 #include "names.hpp"
 #include "outputs.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 
@@ -30,17 +30,17 @@ fs::path absolute_dir(const fs::path& dir) {
 
 tlsfix_dir tlsfix_dir::open(const fs::path& dir) {
   fs::path path = absolute_dir(dir);
-  if (!fs::is_directory(path)) throw ca::error(dir.string() + ": not a directory (make one with `tlsfix init " + dir.string() + "`)");
+  if (!fs::is_directory(path)) throw tlsfix::error(dir.string(), "not a directory (make one with `tlsfix init " + dir.string() + "`)");
   fs::path manifest_file = path / manifest_name;
   json manifest;
   try {
     manifest = json::parse(ca::read_file(manifest_file));
   } catch (const json::exception& e) {
-    throw ca::error(manifest_file.string() + ": not a tlsfix manifest: " + e.what());
+    throw tlsfix::error(manifest_file.string(), std::string("not a tlsfix manifest: ") + e.what());
   }
   if (!manifest.is_object() || manifest.value("tool", "") != "tlsfix" || !manifest.contains("services") ||
       !manifest["services"].is_array())
-    throw ca::error(manifest_file.string() + ": not a tlsfix manifest (no \"tool\": \"tlsfix\" or no services)");
+    throw tlsfix::error(manifest_file.string(), "not a tlsfix manifest (no \"tool\": \"tlsfix\" or no services)");
   auto root = ca::certificate::from_pem(ca::read_file(path / "ca.crt"), (path / "ca.crt").string());
   return tlsfix_dir(path, std::move(manifest), std::move(root));
 }
@@ -51,7 +51,7 @@ const json& tlsfix_dir::service(const std::string& name) const {
     if (s.at("name") == name) return s;
     known += (known.empty() ? "" : ", ") + s.at("name").get<std::string>();
   }
-  throw ca::error("--service: '" + name + "' is not in " + path_.string() + " (it has: " + known + ")");
+  throw tlsfix::error("--service", "'" + name + "' is not in " + path_.string() + " (it has: " + known + ")");
 }
 
 bool tlsfix_dir::has_ca_key() const { return fs::exists(path_ / "ca.key"); }
@@ -59,12 +59,12 @@ bool tlsfix_dir::has_ca_key() const { return fs::exists(path_ / "ca.key"); }
 ca::certificate_authority tlsfix_dir::load_ca() const {
   fs::path key_file = path_ / "ca.key";
   if (!has_ca_key())
-    throw ca::error(key_file.string() + ": missing: this directory's CA key was not kept, so it can sign nothing more "
+    throw tlsfix::error(key_file.string(), "missing: this directory's CA key was not kept, so it can sign nothing more "
                     "(by design). Make a new directory with `tlsfix init --keep-ca-key` to issue later.");
   try {
     return ca::certificate_authority::load(ca::read_file(ca_file()), ca::read_file(key_file));
-  } catch (const ca::error& e) {
-    throw ca::error(key_file.string() + " with " + ca_file().string() + ": " + e.what());
+  } catch (const tlsfix::error& e) {
+    throw e.within(key_file.string() + " with " + ca_file().string());
   }
 }
 

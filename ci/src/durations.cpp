@@ -3,15 +3,14 @@
 #include <cctype>
 #include <ctime>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 
 namespace {
 
 [[noreturn]] void bad(std::string_view what, std::string_view text, std::string_view expected) {
-  std::string prefix = what.empty() ? "" : std::string(what) + ": ";
-  throw ca::error(prefix + "'" + std::string(text) + "' is not " + std::string(expected));
+  throw tlsfix::error(std::string(what), "'" + std::string(text) + "' is not " + std::string(expected));
 }
 
 std::chrono::seconds unit_seconds(char unit) {

@@ -14,7 +14,7 @@
 #include "names.hpp"
 #include "outputs.hpp"
 #include "spec.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 
@@ -45,13 +45,13 @@ void add_flag_services(topology& t, const service_flags& f) {
   auto key = [&] {
     try {
       return ca::parse_key_type(f.key_type);
-    } catch (const ca::error& e) {
-      throw ca::error(std::string("--key-type: ") + e.what());
+    } catch (const tlsfix::error& e) {
+      throw e.within("--key-type");
     }
   }();
   auto validity = parse_duration(f.validity, "--validity");
   for (const auto& ip : f.ips)
-    if (!is_ip_address(ip)) throw ca::error("--ip: '" + ip + "' is not an IP address");
+    if (!ca::is_ip_address(ip)) throw tlsfix::error("--ip", "'" + ip + "' is not an IP address");
   for (const auto& name : f.services)
     t.services.push_back({.name = name, .ips = f.ips, .key = key, .validity = validity,
                           .p12_password = f.p12_password, .where = "--service " + name});
@@ -68,8 +68,8 @@ void add_flag_services(topology& t, const service_flags& f) {
 ca::issued_cert issue_one(const ca::certificate_authority& ca, const service_spec& s) {
   try {
     return ca.issue({.names = s.all_names(), .validity = ca::validity::lasting(s.validity), .key = s.key, .usage = s.usage});
-  } catch (const ca::error& e) {
-    throw ca::error(s.where + ": " + e.what());
+  } catch (const tlsfix::error& e) {
+    throw e.within(s.where);
   }
 }
 
@@ -78,11 +78,11 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
   std::error_code ec;
   auto status = fs::symlink_status(dir, ec);
   if (status.type() == fs::file_type::not_found) return false;
-  if (status.type() != fs::file_type::directory) throw ca::error(shown + ": exists and is not a directory");
+  if (status.type() != fs::file_type::directory) throw tlsfix::error(shown, "exists and is not a directory");
   if (fs::is_empty(dir)) return false;  // rename() replaces an empty directory by itself
-  if (!force) throw ca::error(shown + ": already exists; pass --force to replace an earlier tlsfix directory");
+  if (!force) throw tlsfix::error(shown, "already exists; pass --force to replace an earlier tlsfix directory");
   if (!fs::exists(dir / manifest_name))
-    throw ca::error(shown + ": exists and holds no " + std::string(manifest_name) +
+    throw tlsfix::error(shown, "exists and holds no " + std::string(manifest_name) +
                     "; --force replaces only a directory made by tlsfix");
   tlsfix_dir::open(dir);  // throws unless the manifest really is ours
   return true;
@@ -95,7 +95,7 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
   fs::create_directories(parent);
   std::string pattern = (parent / ".").string();  // appended: GCC bug 105329, see ca/src/files.cpp
   pattern.append(dir.filename().string()).append(".tlsfix-XXXXXX");
-  if (::mkdtemp(pattern.data()) == nullptr) throw ca::error(parent.string() + ": cannot create a directory: " + std::strerror(errno));
+  if (::mkdtemp(pattern.data()) == nullptr) throw tlsfix::error(parent.string(), std::string("cannot create a directory: ") + std::strerror(errno));
   fs::path staging = pattern;
   fs::path old = pattern + ".old";
   try {
@@ -109,7 +109,7 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
     }
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(staging);
-    throw ca::error(dir.string() + ": cannot install the new directory: " + e.code().message());
+    throw tlsfix::error(dir.string(), "cannot install the new directory: " + e.code().message());
   } catch (...) {
     fs::remove_all(staging);
     throw;
@@ -156,7 +156,7 @@ void add_init(CLI::App& app, int& status) {
     if (!o->spec) t.ca_validity = parse_duration(o->ca_validity, "--ca-validity");
     t.allow_names.insert(t.allow_names.end(), o->allow_names.begin(), o->allow_names.end());
     add_flag_services(t, o->flags);
-    if (t.services.empty()) throw ca::error("nothing to issue: give --service NAME (or --client NAME) or --spec FILE");
+    if (t.services.empty()) throw tlsfix::error("nothing to issue: give --service NAME (or --client NAME) or --spec FILE");
     resolve(t);
     fs::path dir = absolute_dir(o->dir);
     bool replace = check_target(dir, o->dir, o->force);
@@ -203,7 +203,7 @@ void add_issue(CLI::App& app, int& status) {
     topology t;
     t.allow_names = dir.allow_names();
     add_flag_services(t, o->flags);
-    if (t.services.empty()) throw ca::error("nothing to issue: give --service NAME or --client NAME");
+    if (t.services.empty()) throw tlsfix::error("nothing to issue: give --service NAME or --client NAME");
     std::vector<std::string> existing;
     json services = dir.services();
     for (const auto& s : services) existing.push_back(s.at("name").get<std::string>());

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/version.hpp"
 
 int main(int argc, char** argv) {

@@ -6,7 +6,7 @@
 
 #include "durations.hpp"
 #include "names.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 
@@ -47,7 +47,7 @@ env_format parse_env_format(std::string_view text) {
   if (text == "github") return env_format::github;
   if (text == "dotenv") return env_format::dotenv;
   if (text == "json") return env_format::json;
-  throw ca::error("--format: '" + std::string(text) + "' is not one of shell, github, dotenv, json");
+  throw tlsfix::error("--format", "'" + std::string(text) + "' is not one of shell, github, dotenv, json");
 }
 
 env_list environment(const harness::trust& roots, const std::filesystem::path& dir, const nlohmann::json& services) {
@@ -156,7 +156,7 @@ std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   size_t length = 0;
   if (EVP_Q_digest(nullptr, "SHA256", nullptr, data.data(), data.size(), digest, &length) != 1)
-    ca::detail::throw_openssl("EVP_Q_digest", "hashing a file for manifest.json");
+    throw tlsfix::error::from_openssl("EVP_Q_digest", "hashing a file for manifest.json");
   static const char* hex = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < length; ++i) (out += hex[digest[i] >> 4]) += hex[digest[i] & 15];

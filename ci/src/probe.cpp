@@ -9,7 +9,7 @@
 
 #include "cli.hpp"
 #include "outputs.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/verify.hpp"
 #include "tlsfix/harness/test_client.hpp"
@@ -26,22 +26,22 @@ struct url_parts {
 std::uint16_t parse_port(const std::string& text, const std::string& what) {
   if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos || std::stoi(text) == 0 ||
       std::stoi(text) > 65535)
-    throw ca::error(what + ": '" + text + "' is not a port number");
+    throw tlsfix::error(what, "'" + text + "' is not a port number");
   return static_cast<std::uint16_t>(std::stoi(text));
 }
 
 url_parts parse_url(const std::string& url) {
-  if (!url.starts_with("https://")) throw ca::error("URL: '" + url + "' must start with https://");
+  if (!url.starts_with("https://")) throw tlsfix::error("URL", "'" + url + "' must start with https://");
   std::string authority = url.substr(8, url.find_first_of("/?#", 8) == std::string::npos ? std::string::npos
                                                                                           : url.find_first_of("/?#", 8) - 8);
   url_parts out;
   std::string port;
   if (authority.starts_with('[')) {
     auto close = authority.find(']');
-    if (close == std::string::npos) throw ca::error("URL: '" + url + "' has an unclosed [");
+    if (close == std::string::npos) throw tlsfix::error("URL", "'" + url + "' has an unclosed [");
     out.host = authority.substr(1, close - 1);
     if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') throw ca::error("URL: '" + url + "' has junk after ]");
+      if (authority[close + 1] != ':') throw tlsfix::error("URL", "'" + url + "' has junk after ]");
       port = authority.substr(close + 2);
     }
   } else if (auto colon = authority.rfind(':'); colon != std::string::npos) {
@@ -50,7 +50,7 @@ url_parts parse_url(const std::string& url) {
   } else {
     out.host = authority;
   }
-  if (out.host.empty()) throw ca::error("URL: '" + url + "' has no host");
+  if (out.host.empty()) throw tlsfix::error("URL", "'" + url + "' has no host");
   if (!port.empty()) out.port = parse_port(port, "URL");
   return out;
 }
@@ -89,7 +89,7 @@ void add_probe(CLI::App& app, int& status) {
       // NAME:PORT:ADDR, where ADDR may be an IPv6 address with or without brackets.
       auto first = entry.find(':');
       auto second = first == std::string::npos ? std::string::npos : entry.find(':', first + 1);
-      if (second == std::string::npos) throw ca::error("--resolve: '" + entry + "' is not NAME:PORT:ADDR");
+      if (second == std::string::npos) throw tlsfix::error("--resolve", "'" + entry + "' is not NAME:PORT:ADDR");
       auto port = parse_port(entry.substr(first + 1, second - first - 1), "--resolve " + entry);
       std::string addr = entry.substr(second + 1);
       if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
@@ -100,8 +100,8 @@ void add_probe(CLI::App& app, int& status) {
         // The root is --ca's: a client identity from this directory chains to the root it trusts.
         options.identity = ca::issued_cert::from_pem(ca::read_file(*o->cert_file), ca::read_file(*o->key_file),
                                                      ca::read_file(o->ca_file));
-      } catch (const ca::error& e) {
-        throw ca::error("--cert " + *o->cert_file + " with --key " + *o->key_file + ": " + e.what());
+      } catch (const tlsfix::error& e) {
+        throw e.within("--cert " + *o->cert_file + " with --key " + *o->key_file);
       }
     }
     options.alpn = o->alpn;
@@ -118,7 +118,8 @@ void add_probe(CLI::App& app, int& status) {
       nlohmann::json out = {{"url", o->url}, {"ok", result.ok()}, {"version", result.version}, {"cipher", result.cipher},
                             {"alpn", result.alpn}, {"chain", chain_json(verified)}};
       if (!result.ok())
-        out.update({{"error", result.message()}, {"verify_error", result.verify_error}, {"alert", result.alert_received}});
+        out.update({{"error", result.message()}, {"failure", harness::to_string(result.failure.kind)},
+                    {"verify_error", result.failure.verify_error}, {"alert", result.failure.alert_received}});
       std::cout << out.dump(2) << "\n";
     } else if (result.ok()) {
       std::cout << "verified " << target.host << ":" << target.port << "\nchain:\n" << chain_text(verified)

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <map>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 extern char** environ;
 
@@ -60,7 +60,7 @@ captured_run run_captured(const std::vector<std::string>& argv, const env_list& 
   auto argp = pointers_to(args);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw ca::error(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw tlsfix::error(std::string("pipe: ") + std::strerror(errno));
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -78,7 +78,7 @@ captured_run run_captured(const std::vector<std::string>& argv, const env_list& 
   ::close(fds[1]);
   if (spawned != 0) {
     ::close(fds[0]);
-    throw ca::error("cannot start " + argv[0] + ": " + std::strerror(spawned));
+    throw tlsfix::error("cannot start " + argv[0] + ": " + std::strerror(spawned));
   }
 
   captured_run result;
@@ -124,7 +124,7 @@ fs::path find_nss_wrapper() {
   for (const char* candidate : {"/usr/lib/x86_64-linux-gnu/libnss_wrapper.so", "/usr/lib/aarch64-linux-gnu/libnss_wrapper.so",
                                 "/usr/lib64/libnss_wrapper.so", "/usr/lib/libnss_wrapper.so", "/usr/local/lib/libnss_wrapper.so"})
     if (fs::exists(candidate)) return candidate;
-  throw ca::error("libnss_wrapper.so not found: install libnss-wrapper (Debian) or set TLSFIX_NSS_WRAPPER to its path");
+  throw tlsfix::error("libnss_wrapper.so not found: install libnss-wrapper (Debian) or set TLSFIX_NSS_WRAPPER to its path");
 }
 
 env_list nss_wrapper_environment(const fs::path& hosts_file) {

@@ -28,7 +28,7 @@ struct captured_run {
 
 // Runs `argv` (PATH searched, no shell) with our environment plus `env` (overriding), stdin from
 // /dev/null. At the deadline the program and everything it started in its process group get
-// SIGKILL. Throws `ca::error` when the program cannot be started.
+// SIGKILL. Throws `tlsfix::error` when the program cannot be started.
 captured_run run_captured(const std::vector<std::string>& argv, const env_list& env, std::chrono::milliseconds timeout);
 
 // Whether `program` names an executable: a path, or a name found on PATH.

@@ -16,7 +16,7 @@
 #include "cli.hpp"
 #include "names.hpp"
 #include "serving.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 
@@ -42,9 +42,9 @@ tcp::endpoint parse_upstream(const std::string& text) {
   auto address = asio::ip::make_address(host, ec);
   std::string port = colon == std::string::npos ? "" : text.substr(colon + 1);
   if (ec || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
-    throw ca::error("--to: '" + text + "' is not ADDRESS:PORT (e.g. 127.0.0.1:8080)");
+    throw tlsfix::error("--to", "'" + text + "' is not ADDRESS:PORT (e.g. 127.0.0.1:8080)");
   // Plaintext stays on this machine: that is the point of putting TLS in front of it.
-  if (!address.is_loopback()) throw ca::error("--to: '" + text + "' is not a loopback address");
+  if (!address.is_loopback()) throw tlsfix::error("--to", "'" + text + "' is not a loopback address");
   return {address, static_cast<std::uint16_t>(std::stoi(port))};
 }
 

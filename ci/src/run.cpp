@@ -16,7 +16,7 @@
 #include "directory.hpp"
 #include "outputs.hpp"
 #include "process.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
 

@@ -11,7 +11,8 @@
 #include <cstring>
 #include <iostream>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 
 namespace tlsfix::cli {
@@ -21,13 +22,13 @@ namespace fs = std::filesystem;
 ca::issued_cert identity_from_dir(const tlsfix_dir& dir, const std::string& service) {
   const auto& entry = dir.service(service);
   if (entry.at("usage") == "client")
-    throw ca::error("--service: '" + service + "' is a client identity (clientAuth only); it cannot serve");
+    throw tlsfix::error("--service", "'" + service + "' is a client identity (clientAuth only); it cannot serve");
   const auto& files = entry.at("files");
   fs::path chain = dir.path() / files.at("fullchain").get<std::string>(), key = dir.path() / files.at("key").get<std::string>();
   try {
     return ca::issued_cert::from_pem(ca::read_file(chain), ca::read_file(key), ca::read_file(dir.ca_file()));
-  } catch (const ca::error& e) {
-    throw ca::error(chain.string() + " with " + key.string() + ": " + e.what());
+  } catch (const tlsfix::error& e) {
+    throw e.within(chain.string() + " with " + key.string());
   }
 }
 
@@ -45,12 +46,6 @@ sigset_t stop_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   return set;
-}
-
-std::string url_of(const harness::tls_server& server) {
-  const auto& name = server.name();
-  return "https://" + (name.find(':') != std::string::npos ? "[" + name + "]" : name) + ":" +
-         std::to_string(server.port()) + "/";
 }
 
 // Blocks until SIGINT or SIGTERM, then stops the server and removes the pid file.
@@ -93,7 +88,7 @@ void write_pid_file(const serving_options& o) {
   // returns only when every writer of the pipe has closed it.
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd : {0, 1, 2}) ::dup2(null, fd);
-  report(url_of(*server));
+  report(server->url());
   wait_and_close(*server, o);
   ::_exit(0);
 }
@@ -109,18 +104,18 @@ void serve(const std::function<harness::tls_server()>& start, const std::string&
   if (!o.background) {
     auto server = start();
     write_pid_file(o);
-    std::cout << url_of(server) << "\n" << extra << std::flush;
+    std::cout << server.url() << "\n" << extra << std::flush;
     int signal_number = wait_and_close(server, o);
     std::cout << "tlsfix: stopped (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
     return;
   }
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw ca::error(std::string("--background: cannot create a pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw tlsfix::error(std::string("--background: cannot create a pipe: ") + std::strerror(errno));
   std::cout.flush();
   std::cerr.flush();
   pid_t child = ::fork();
-  if (child < 0) throw ca::error(std::string("--background: cannot fork: ") + std::strerror(errno));
+  if (child < 0) throw tlsfix::error(std::string("--background: cannot fork: ") + std::strerror(errno));
   if (child == 0) {
     ::close(fds[0]);
     serve_detached(start, o, fds[1]);
@@ -137,7 +132,7 @@ void serve(const std::function<harness::tls_server()>& start, const std::string&
   if (!said.starts_with("https://")) {
     int status = 0;
     ::waitpid(child, &status, 0);
-    throw ca::error(said.starts_with("error: ") ? said.substr(7) : "the background server exited before listening");
+    throw tlsfix::error(said.starts_with("error: ") ? said.substr(7) : "the background server exited before listening");
   }
   std::cout << said << "\n" << std::flush;
   std::cerr << extra << std::flush;

@@ -9,7 +9,7 @@
 
 #include "durations.hpp"
 #include "names.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 
 namespace tlsfix::cli {
@@ -24,10 +24,14 @@ struct document {
   json root;
   std::map<std::string, std::string> positions;
 
-  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+  // "tls.yaml:12:5: services[1].name", or the file alone where a position is unknown.
+  std::string where(const std::string& path) const {
     auto it = positions.find(path);
     std::string at = it != positions.end() ? file + ":" + it->second : file;
-    throw ca::error(at + ": " + (path.empty() ? "" : path + ": ") + problem);
+    return path.empty() ? at : at + ": " + path;
+  }
+  [[noreturn]] void fail(const std::string& path, const std::string& problem) const {
+    throw tlsfix::error(where(path), problem);
   }
 };
 
@@ -77,14 +81,14 @@ document parse(const std::filesystem::path& file) {
       }
       std::string what = e.what();
       auto detail = what.find("syntax error");
-      throw ca::error(doc.file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-                      (detail != std::string::npos ? what.substr(detail) : what));
+      throw tlsfix::error(doc.file + ":" + std::to_string(line) + ":" + std::to_string(column),
+                          detail != std::string::npos ? what.substr(detail) : what);
     }
   } else {
     try {
       doc.root = from_yaml(YAML::Load(text), "", doc);
     } catch (const YAML::Exception& e) {
-      throw ca::error(doc.file + ":" + position(e.mark) + ": " + e.msg);
+      throw tlsfix::error(doc.file + ":" + position(e.mark), e.msg);
     }
   }
   if (!doc.root.is_object()) doc.fail("", "expected a map with `services` (and optionally `ca`)");
@@ -119,14 +123,9 @@ template <typename F>
 auto value(const document& doc, const std::string& path, F&& parse_value) {
   try {
     return parse_value();
-  } catch (const ca::error& e) {
-    doc.fail(path, e.what());
+  } catch (const tlsfix::error& e) {
+    throw e.within(doc.where(path));
   }
-}
-
-std::string where(const document& doc, const std::string& path) {
-  auto it = doc.positions.find(path);
-  return it != doc.positions.end() ? doc.file + ":" + it->second + ": " + path : doc.file + ": " + path;
 }
 
 }  // namespace
@@ -152,8 +151,7 @@ ca::usage parse_usage(std::string_view t, std::string_view where_) {
   if (t == "server") return ca::usage::server;
   if (t == "client") return ca::usage::client;
   if (t == "both" || t == "server_and_client") return ca::usage::server_and_client;
-  std::string prefix = where_.empty() ? "" : std::string(where_) + ": ";
-  throw ca::error(prefix + "'" + std::string(t) + "' is not a usage (server, client, both)");
+  throw tlsfix::error(std::string(where_), "'" + std::string(t) + "' is not a usage (server, client, both)");
 }
 
 topology load_spec(const std::filesystem::path& file) {
@@ -166,7 +164,13 @@ topology load_spec(const std::filesystem::path& file) {
     if (c.contains("key")) t.ca_key = value(doc, "ca.key", [&] { return ca::parse_key_type(text(doc, c["key"], "ca.key")); });
     if (c.contains("validity"))
       t.ca_validity = value(doc, "ca.validity", [&] { return parse_duration(text(doc, c["validity"], "ca.validity"), ""); });
-    if (c.contains("allow_names")) t.allow_names = list(doc, c["allow_names"], "ca.allow_names");
+    if (c.contains("allow_names")) {
+      t.allow_names = list(doc, c["allow_names"], "ca.allow_names");
+      for (std::size_t i = 0; i < t.allow_names.size(); ++i) {
+        std::string path = "ca.allow_names[" + std::to_string(i) + "]";
+        value(doc, path, [&] { return ca::parse_name_range(t.allow_names[i], ""); });
+      }
+    }
   }
   if (!doc.root.contains("services") || !doc.root["services"].is_array() || doc.root["services"].empty())
     doc.fail(doc.root.contains("services") ? "services" : "", "expected `services`: a non-empty list of services");
@@ -177,12 +181,12 @@ topology load_spec(const std::filesystem::path& file) {
     only_keys(doc, s, p, {"name", "names", "ips", "key", "validity", "usage", "clients", "p12_password"});
     if (!s.contains("name")) doc.fail(p, "missing `name`");
     service_spec spec;
-    spec.where = where(doc, p + ".name");
+    spec.where = doc.where(p + ".name");
     spec.name = text(doc, s["name"], p + ".name");
     if (s.contains("names")) spec.names = list(doc, s["names"], p + ".names");
     if (s.contains("ips")) spec.ips = list(doc, s["ips"], p + ".ips");
     for (std::size_t j = 0; j < spec.ips.size(); ++j)
-      if (!is_ip_address(spec.ips[j])) doc.fail(p + ".ips[" + std::to_string(j) + "]", "'" + spec.ips[j] + "' is not an IP address");
+      if (!ca::is_ip_address(spec.ips[j])) doc.fail(p + ".ips[" + std::to_string(j) + "]", "'" + spec.ips[j] + "' is not an IP address");
     if (s.contains("key")) spec.key = value(doc, p + ".key", [&] { return ca::parse_key_type(text(doc, s["key"], p + ".key")); });
     if (s.contains("validity"))
       spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), ""); });
@@ -199,13 +203,13 @@ void resolve(topology& t, const std::vector<std::string>& existing) {
   std::set<std::string> seen(existing.begin(), existing.end());
   for (const auto& s : t.services) {
     check_service_name(s.name, s.where);
-    if (!seen.insert(s.name).second) throw ca::error(s.where + ": service '" + s.name + "' is listed twice (or already exists)");
+    if (!seen.insert(s.name).second) throw tlsfix::error(s.where, "service '" + s.name + "' is listed twice (or already exists)");
     for (const auto& n : s.all_names()) policy.check(n, s.where);
   }
   for (const auto& s : t.services) {
     for (const auto& c : s.clients) {
       if (!seen.contains(c))
-        throw ca::error(s.where + ": client '" + c + "' of '" + s.name + "' is not a service in this directory");
+        throw tlsfix::error(s.where, "client '" + c + "' of '" + s.name + "' is not a service in this directory");
       for (auto& peer : t.services)
         if (peer.name == c && peer.usage == ca::usage::server) peer.usage = ca::usage::server_and_client;
     }

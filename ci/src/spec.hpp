@@ -53,7 +53,7 @@ struct topology {
   std::vector<service_spec> services;
 };
 
-// Throws `ca::error` "FILE:LINE:COL: path: problem" (or "FILE: path: problem" where JSON has no
+// Throws `tlsfix::error` "FILE:LINE:COL: path: problem" (or "FILE: path: problem" where JSON has no
 // position) for malformed files, unknown keys and bad values.
 topology load_spec(const std::filesystem::path& file);
 

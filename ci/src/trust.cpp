@@ -11,7 +11,7 @@
 #include "cli.hpp"
 #include "process.hpp"
 #include "tlsfix/ca/certificate.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 
 namespace tlsfix::cli {
@@ -43,7 +43,7 @@ void step(bool dry_run, const std::vector<std::string>& argv) {
   std::cout << (dry_run ? "would run: " : "running: ") << line << "\n" << std::flush;
   if (dry_run) return;
   if (int rc = run_program(argv); rc != 0)
-    throw ca::error(argv[0] + " failed with status " + std::to_string(rc) + (rc == 127 ? " (is it installed?)" : ""));
+    throw tlsfix::error(argv[0] + " failed with status " + std::to_string(rc) + (rc == 127 ? " (is it installed?)" : ""));
 }
 
 void apply(const options& o, bool install) {
@@ -68,7 +68,7 @@ void apply(const options& o, bool install) {
       }
     } else {
       std::cout << (o.dry_run ? "would remove " : "removing ") << anchor.string() << "\n";
-      if (!o.dry_run && !fs::remove(anchor)) throw ca::error(anchor.string() + ": not installed (nothing to remove)");
+      if (!o.dry_run && !fs::remove(anchor)) throw tlsfix::error(anchor.string(), "not installed (nothing to remove)");
     }
     step(o.dry_run, {"update-ca-certificates"});
   }
@@ -89,7 +89,7 @@ void add_verb(CLI::App* trust, int& status, bool install) {
   nss->excludes(system);
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be done, change nothing");
   cmd->callback([o, &status, install] {
-    if (!o->nss_db && !o->system) throw ca::error("say where: --nss-db DIR or --system (tlsfix never picks a store by itself)");
+    if (!o->nss_db && !o->system) throw tlsfix::error("say where: --nss-db DIR or --system (tlsfix never picks a store by itself)");
     apply(*o, install);
     status = success;
   });

@@ -6,7 +6,7 @@
 #include "cli.hpp"
 #include "durations.hpp"
 #include "outputs.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/verify.hpp"
 
@@ -32,7 +32,7 @@ void add_verify(CLI::App& app, int& status) {
   cmd->add_flag("--json", o->json_out, "Print the result as JSON");
   cmd->callback([o, &status] {
     auto purpose = o->purpose == "client" ? ca::purpose::client : ca::purpose::server;
-    if (purpose == ca::purpose::server && o->name.empty()) throw ca::error("--name: required to verify a server certificate");
+    if (purpose == ca::purpose::server && o->name.empty()) throw tlsfix::error("--name", "required to verify a server certificate");
     auto chain = ca::certificate::chain_from_pem(ca::read_file(o->cert), o->cert);
     ca::verify_options options{.roots = ca::certificate::chain_from_pem(ca::read_file(o->ca_file), o->ca_file),
                                .untrusted = chain, .name = o->name, .purpose = purpose};

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/harness/impostor.hpp"
 #include "tlsfix/harness/test_client.hpp"
 

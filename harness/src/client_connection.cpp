@@ -22,7 +22,8 @@
 #include <cstdint>
 
 #include "detail/tls_common.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/verify.hpp"
 
 namespace tlsfix::harness::detail {
@@ -31,11 +32,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
-
-bool is_ip(const std::string& host) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, host.c_str(), buffer) == 1 || inet_pton(AF_INET6, host.c_str(), buffer) == 1;
-}
 
 // What the socket BIO reports back: the descriptor, and errno of the last failed call, since
 // OpenSSL's SSL_ERROR_SYSCALL leaves errno to whoever called after it.
@@ -74,14 +70,13 @@ const BIO_METHOD* socket_method() {
     BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "tlsfix socket");
     if (m == nullptr || BIO_meth_set_write(m, bio_write) != 1 || BIO_meth_set_read(m, bio_read) != 1 ||
         BIO_meth_set_ctrl(m, bio_ctrl) != 1)
-      ca::detail::throw_openssl("BIO_meth_new", "creating the client's socket BIO");
+      throw tlsfix::error::from_openssl("BIO_meth_new", "creating the client's socket BIO");
     return m;
   }();
   return method;
 }
 
 void collect(SSL* ssl, handshake_result& r) {
-  r.verify_error = static_cast<int>(SSL_get_verify_result(ssl));
   if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
     for (int i = 0; i < sk_X509_num(chain); ++i) r.peer_chain.push_back(ca::certificate::from_native(sk_X509_value(chain, i)));
   auto facts = negotiated_on(ssl);
@@ -95,15 +90,15 @@ void collect(SSL* ssl, handshake_result& r) {
 std::vector<asio::ip::tcp::endpoint> endpoints_for(const client_options& o) {
   std::vector<std::string> addresses;
   if (auto it = o.resolve.find(o.host); it != o.resolve.end()) addresses = it->second;
-  else if (is_ip(o.host)) addresses = {o.host};
+  else if (ca::is_ip_address(o.host)) addresses = {o.host};
   else addresses = {"127.0.0.1"};
   std::vector<asio::ip::tcp::endpoint> out;
   for (const auto& text : addresses) {
     error_code ec;
     auto address = asio::ip::make_address(text, ec);
-    if (ec) throw ca::error("client_options.resolve['" + o.host + "']: '" + text + "' is not an IP address");
+    if (ec) throw tlsfix::error("client_options.resolve['" + o.host + "']", "'" + text + "' is not an IP address");
     if (!address.is_loopback())
-      throw ca::error("client_options.resolve['" + o.host + "']: " + text +
+      throw tlsfix::error("client_options.resolve['" + o.host + "']", text +
                       " is not a loopback address; tlsfix never dials off this machine");
     out.emplace_back(address, o.port);
   }
@@ -207,40 +202,48 @@ handshake_result client_connection::open() {
   handshake_result r;
   start_deadline(options_.timeout);
   if (auto ec = connect()) {
-    r.error = ec;
+    r.failure.kind = ec == boost::beast::error::timeout ? failure_kind::timeout : failure_kind::connect;
+    r.failure.reason = ec.message();
     return r;
   }
   ssl_ = SSL_new(ctx_);
-  if (ssl_ == nullptr) ca::detail::throw_openssl("SSL_new", "test_client: a new connection");
+  if (ssl_ == nullptr) throw tlsfix::error::from_openssl("SSL_new", "test_client: a new connection");
   BIO* bio = BIO_new(socket_method());
-  if (bio == nullptr) ca::detail::throw_openssl("BIO_new", "test_client: a new connection");
+  if (bio == nullptr) throw tlsfix::error::from_openssl("BIO_new", "test_client: a new connection");
   BIO_set_data(bio, static_cast<socket_io*>(io_.get()));
   BIO_set_init(bio, 1);
   SSL_set_bio(ssl_, bio, bio);
   // Read whole flights per recv(2) instead of a record header and then its body.
   SSL_set_read_ahead(ssl_, 1);
-  watch_alerts(ssl_, &alert_);
-  if (!is_ip(options_.host) && SSL_set_tlsext_host_name(ssl_, options_.host.c_str()) != 1)
-    ca::detail::throw_openssl("SSL_set_tlsext_host_name", "client_options.host: '" + options_.host + "'");
+  watch_alerts(ssl_, &alerts_);
+  if (!ca::is_ip_address(options_.host) && SSL_set_tlsext_host_name(ssl_, options_.host.c_str()) != 1)
+    throw tlsfix::error::from_openssl("SSL_set_tlsext_host_name", "client_options.host: '" + options_.host + "'");
   ca::apply_strict_policy(SSL_get0_param(ssl_), options_.host, ca::purpose::server);
 
   error_code ec;
   drive([this] { return SSL_connect(ssl_); }, ec);
   collect(ssl_, r);
-  r.error = ec;
-  r.alert_received = alert_;
+  r.failure = classify(ssl_, ec, alerts_);
   // Belt and braces: never report success without a verified peer certificate.
-  if (!ec && (SSL_get0_peer_certificate(ssl_) == nullptr || SSL_get_verify_result(ssl_) != X509_V_OK))
-    r.error = std::make_error_code(std::errc::permission_denied);
+  if (r.failure.ok()) {
+    auto verify = static_cast<int>(SSL_get_verify_result(ssl_));
+    if (SSL_get0_peer_certificate(ssl_) == nullptr || verify != X509_V_OK) {
+      r.failure.kind = failure_kind::certificate;
+      r.failure.verify_error = verify != X509_V_OK ? verify : X509_V_ERR_UNSPECIFIED;
+      r.failure.reason = "no verified peer certificate after the handshake";
+    }
+  }
   open_ = r.ok();
   return r;
 }
 
 void client_connection::ensure_open() {
   auto r = open();
-  if (!r.ok())
-    throw ca::error("test_client: no verified connection to " + options_.host + ":" + std::to_string(options_.port) +
-                    ": " + r.message());
+  if (!r.ok()) throw connection_error("test_client: " + ca::authority(options_.host, options_.port), std::move(r.failure));
+}
+
+void client_connection::fail(const error_code& ec) const {
+  throw connection_error("test_client: " + ca::authority(options_.host, options_.port), classify_io(ec, alerts_));
 }
 
 error_code client_connection::close() {

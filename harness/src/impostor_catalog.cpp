@@ -17,7 +17,8 @@
 
 #include "detail/impostor_certs.hpp"
 #include "detail/server_impl.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/harness/impostor.hpp"
 
@@ -91,17 +92,14 @@ std::function<void(SSL_CTX*)> only_version(int version) {
 
 }  // namespace
 
-std::string impostor::url() const {
-  bool v6 = host.find(':') != std::string::npos;
-  return "https://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/";
-}
+std::string impostor::url() const { return ca::https_url(host, port); }
 
 struct impostor_catalog::impl {
   ca::certificate_authority root = ca::certificate_authority::create();
   std::optional<harness::trust> trust;
   std::optional<ca::temp_file> crl;
   std::vector<impostor> entries;
-  std::vector<tls_server> servers;
+  std::vector<std::unique_ptr<detail::server_state>> servers;
   std::optional<plaintext_http_server> plaintext;
   // A root that only the decoy "system store" (environment()) holds.
   ca::certificate_authority decoy = ca::certificate_authority::create();
@@ -113,9 +111,9 @@ struct impostor_catalog::impl {
     server_options options{.handshake_timeout = std::chrono::seconds(5), .threads = 1};
     std::vector<detail::identity_entry> identities;
     identities.push_back(std::move(identity));
-    servers.push_back(detail::server_access::start(std::move(identities), answer_with(entry.name), options,
+    servers.push_back(detail::start_server(std::move(identities), answer_with(entry.name), options,
                                                    answer_any_name, configure));
-    entry.port = servers.back().port();
+    entry.port = servers.back()->port();
     entries.push_back(std::move(entry));
   }
   void add(impostor entry, const ca::issued_cert& identity, bool answer_any_name = false,
@@ -275,7 +273,7 @@ const std::vector<impostor>& impostor_catalog::entries() const noexcept { return
 const impostor& impostor_catalog::entry(const std::string& name) const {
   for (const auto& e : impl_->entries)
     if (e.name == name) return e;
-  throw ca::error("impostor_catalog: no entry named '" + name + "'");
+  throw tlsfix::error("impostor_catalog", "no entry named '" + name + "'");
 }
 
 const trust& impostor_catalog::trust() const noexcept { return *impl_->trust; }
@@ -295,7 +293,7 @@ std::vector<std::pair<std::string, std::string>> impostor_catalog::environment()
 
 void impostor_catalog::close() noexcept {
   if (!impl_) return;
-  for (auto& server : impl_->servers) server.close();
+  for (auto& server : impl_->servers) server->close();
   if (impl_->plaintext) impl_->plaintext->close();
 }
 

@@ -4,8 +4,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tlsfix/ca/detail/x509_builder.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/internal/x509_builder.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::harness::detail {
 
@@ -52,7 +52,7 @@ identity_entry self_signed_leaf(const std::string& host) {
 
 identity_entry lookalike_root_leaf(const ca::certificate_authority& trusted, const std::string& host) {
   const ASN1_OCTET_STRING* key_id = X509_get0_subject_key_id(trusted.root().native());
-  if (key_id == nullptr) throw ca::error("impostor: the trusted root has no subject key identifier");
+  if (key_id == nullptr) throw tlsfix::error("impostor", "the trusted root has no subject key identifier");
   // The config syntax takes the identifier as colon-separated hex.
   std::string key_id_hex;
   static constexpr char digits[] = "0123456789ABCDEF";
@@ -102,7 +102,7 @@ identity_entry sha1_leaf(const ca::certificate_authority& issuer, const std::str
 
 identity_entry rsa1024_leaf(const ca::certificate_authority& issuer, const std::string& host) {
   ca::evp_pkey_ptr key{EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024})};
-  if (!key) ca::detail::throw_openssl("EVP_PKEY_Q_keygen", "impostor: generating an RSA-1024 key");
+  if (!key) throw tlsfix::error::from_openssl("EVP_PKEY_Q_keygen", "impostor: generating an RSA-1024 key");
   return issued_leaf(issuer, key.get(), "", [&](x509_builder& b) {
     leaf_extensions(b, "critical,digitalSignature,keyEncipherment").add_subject_alt_names({host});
   }, issuer_digest(issuer));

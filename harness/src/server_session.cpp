@@ -46,6 +46,7 @@ struct session final : timed {
   stream_type stream;
   deadline_sweeper* deadlines;
   bool timed_out = false;
+  alerts seen;  // written by OpenSSL's info callback for as long as the stream lives
 };
 
 void set_deadline(session& s, std::chrono::milliseconds from_now) {
@@ -101,8 +102,8 @@ void describe_session(SSL* ssl, handshake_record& r) {
   r.alpn = std::move(facts.alpn);
   if (X509* served = SSL_get_certificate(ssl)) r.served_serial = ca::certificate::from_native(served).serial_hex();
   // A rejected client certificate is not kept as the peer's, but its verify result is.
-  r.verify_error = static_cast<int>(SSL_get_verify_result(ssl));
-  if (X509* peer = SSL_get0_peer_certificate(ssl); peer && r.verify_error == X509_V_OK) r.client_subject = subject_of(peer);
+  if (X509* peer = SSL_get0_peer_certificate(ssl); peer && SSL_get_verify_result(ssl) == X509_V_OK)
+    r.client_subject = subject_of(peer);
 }
 
 asio::awaitable<void> serve_http(server_state* server, session& s, const http_handler& handler) {
@@ -173,14 +174,14 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
   auto [peek_error, peeked] = co_await s->stream.next_layer().async_receive(
       asio::buffer(&first, 1), tcp::socket::message_peek, asio::as_tuple(asio::use_awaitable));
   if (s->timed_out) {
-    record.failure = "handshake timeout";
+    record.failure = {.kind = failure_kind::timeout, .reason = "no ClientHello before the handshake deadline"};
   } else if (peek_error || peeked == 0) {
-    record.failure = "closed before handshake";
+    record.failure = {.kind = failure_kind::closed, .reason = peek_error ? peek_error.message() : "before its first byte"};
   } else if (first != tls_handshake_record) {
     ++server->plaintext;
-    record.failure = "plaintext";
+    record.failure = {.kind = failure_kind::plaintext};
   }
-  if (!record.failure.empty()) {
+  if (!record.failure.ok()) {
     s->stream.next_layer().close(ignored);
     server->record(std::move(record));
     co_return;
@@ -190,18 +191,30 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
   SSL* ssl = stream.native_handle();
   handshake_state state{server->current_identities(), server->answer_unknown_names};
   SSL_set_ex_data(ssl, handshake_state_index(), &state);
-  // The first identity serves clients that send no SNI; the SNI callback may switch it.
+  watch_alerts(ssl, &s->seen);
+  // The first identity serves clients that send no SNI; the SNI callback may switch it. The
+  // identity was checked when it was made (make_identity), so this can fail only for want of
+  // memory; the handshake then fails on its own, and the record says why.
   const auto& fallback = state.identities->entries.front();
-  SSL_use_cert_and_key(ssl, fallback.leaf.native(), fallback.key.get(), fallback.chain.get(), 1);
+  if (SSL_use_cert_and_key(ssl, fallback.leaf.native(), fallback.key.get(), fallback.chain.get(), 1) != 1) {
+    record.failure = {.kind = failure_kind::protocol, .reason = "cannot use the server's certificate and key"};
+    server->record(std::move(record));
+    co_return;
+  }
 
   boost::system::error_code ec;
   co_await stream.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
   describe_session(ssl, record);
   SSL_set_ex_data(ssl, handshake_state_index(), nullptr);
   if (ec) {
-    record.failure = s->timed_out         ? "handshake timeout"
-                     : state.unknown_name ? "unrecognized name '" + record.sni + "'"
-                                          : reason(ec);
+    record.failure = classify(ssl, ec, s->seen);
+    if (s->timed_out) {
+      record.failure.kind = failure_kind::timeout;
+      record.failure.reason = "the handshake did not finish before its deadline";
+    } else if (state.unknown_name) {
+      record.failure.kind = failure_kind::protocol;
+      record.failure.reason = "unrecognized name '" + record.sni + "'";
+    }
     record.client_subject.clear();
     server->record(std::move(record));
     co_return;

@@ -14,7 +14,7 @@
 
 #include "detail/client_connection.hpp"
 #include "detail/tls_common.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/verify.hpp"
 
 namespace tlsfix::harness {
@@ -23,13 +23,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-std::string handshake_result::message() const {
-  if (ok()) return "verified " + version + " " + cipher;
-  std::string text = error ? error.message() : "verification failed";
-  if (verify_error != 0) text += "; certificate: " + std::string(X509_verify_cert_error_string(verify_error));
-  if (alert_received >= 0) text += "; peer sent alert " + std::to_string(alert_received);
-  return text;
-}
+std::string handshake_result::message() const { return ok() ? "verified " + version + " " + cipher : failure.message(); }
 
 namespace {
 
@@ -42,13 +36,13 @@ asio::ssl::context make_context(const client_options& o) {
     auto chain = detail::intermediates(*o.identity);
     if (SSL_CTX_use_cert_and_key(ctx.native_handle(), o.identity->cert().native(), o.identity->key().native(),
                                  chain.get(), 1) != 1)
-      ca::detail::throw_openssl("SSL_CTX_use_cert_and_key", "client_options.identity: cannot use it");
+      throw tlsfix::error::from_openssl("SSL_CTX_use_cert_and_key", "client_options.identity: cannot use it");
   }
   if (!o.alpn.empty()) {
     auto wire = detail::alpn_wire(o.alpn);
     // SSL_CTX_set_alpn_protos returns 0 on success, unlike most of OpenSSL.
     if (SSL_CTX_set_alpn_protos(ctx.native_handle(), wire.data(), static_cast<unsigned>(wire.size())) != 0)
-      ca::detail::throw_openssl("SSL_CTX_set_alpn_protos", "client_options.alpn");
+      throw tlsfix::error::from_openssl("SSL_CTX_set_alpn_protos", "client_options.alpn");
   }
   return ctx;
 }
@@ -56,8 +50,8 @@ asio::ssl::context make_context(const client_options& o) {
 }  // namespace
 
 test_client::test_client(client_options options) : options_(std::move(options)) {
-  if (options_.host.empty()) throw ca::error("client_options.host: empty; give the name to dial and verify");
-  if (options_.port == 0) throw ca::error("client_options.port: 0; give the server's port");
+  if (options_.host.empty()) throw tlsfix::error("client_options.host", "empty; give the name to dial and verify");
+  if (options_.port == 0) throw tlsfix::error("client_options.port", "0; give the server's port");
   detail::endpoints_for(options_);  // reject a bad resolve map here, not at the first call
   context_ = std::make_shared<asio::ssl::context>(make_context(options_));
 }
@@ -66,11 +60,12 @@ handshake_result test_client::handshake() const {
   detail::client_connection c(options_, context_->native_handle());
   auto result = c.open();
   c.close();
-  // OpenSSL ends a shutdown "successfully" when the peer's answer is a fatal alert, so the
-  // alert is taken from what the connection read, not from the shutdown's result.
-  if (result.ok() && c.alert() >= 0) {
-    result.alert_received = c.alert();
-    result.error = detail::alert_error(c.alert());
+  // OpenSSL ends a shutdown "successfully" when the peer's answer is a fatal alert (in TLS 1.3 a
+  // server refuses a client certificate only after the client's handshake finished), so the alert
+  // is taken from what the connection read, not from the shutdown's result.
+  if (result.ok() && c.alerts().received >= 0) {
+    result.failure.kind = failure_kind::alert;
+    result.failure.alert_received = c.alerts().received;
   }
   return result;
 }
@@ -86,9 +81,11 @@ std::vector<http_response> test_client::request_all(std::vector<http_request> re
     if (req.find(http::field::user_agent) == req.end()) req.set(http::field::user_agent, "tlsfix-test-client");
     req.prepare_payload();
     c.start_deadline(options_.timeout);
-    http::write(c, req);
+    boost::system::error_code ec;
+    http::write(c, req, ec);
     http_response response;
-    http::read(c, buffer, response);
+    if (!ec) http::read(c, buffer, response, ec);
+    if (ec) c.fail(ec);
     responses.push_back(std::move(response));
   }
   c.close();
@@ -116,9 +113,11 @@ std::string test_client::exchange_line(const std::string& line) const {
   detail::client_connection c(options_, context_->native_handle());
   c.ensure_open();
   c.start_deadline(options_.timeout);
-  asio::write(c, asio::buffer(line + "\n"));
+  boost::system::error_code ec;
+  asio::write(c, asio::buffer(line + "\n"), ec);
   std::string reply;
-  std::size_t n = asio::read_until(c, asio::dynamic_buffer(reply), '\n');
+  std::size_t n = ec ? 0 : asio::read_until(c, asio::dynamic_buffer(reply), '\n', ec);
+  if (ec) c.fail(ec);
   c.close();
   return reply.substr(0, n - 1);
 }

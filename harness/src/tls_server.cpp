@@ -17,7 +17,8 @@
 
 #include "detail/server_impl.hpp"
 #include "detail/tls_common.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/verify.hpp"
 
 namespace tlsfix::harness {
@@ -93,7 +94,7 @@ asio::awaitable<void> accept_loop(server_state* server, tcp::acceptor& acceptor,
     if (server->open.load() >= server->options.max_connections) {
       handshake_record r;
       r.remote = endpoint_text(peer);
-      r.failure = "connection cap reached";
+      r.failure.kind = failure_kind::refused;
       boost::system::error_code ignored;
       socket.close(ignored);
       server->record(std::move(r));
@@ -125,7 +126,7 @@ void listen(server_state& server, std::optional<tcp::acceptor>& acceptor, worker
   if (!ec) acceptor->bind(endpoint, ec);
   if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw ca::error("server_options.port: cannot listen on " + std::string(address) + " port " +
+    throw tlsfix::error("server_options.port", "cannot listen on " + std::string(address) + " port " +
                     std::to_string(server.options.port) + ": " + ec.message());
 }
 
@@ -152,10 +153,10 @@ int handshake_state_index() {
 identity_entry make_identity(const ca::certificate& leaf, EVP_PKEY* key, const std::vector<ca::certificate>& chain,
                              const ca::certificate& root) {
   identity_entry entry{leaf, ca::up_ref(key), ca::x509_stack_ptr{sk_X509_new_null()}, root, {}};
-  if (!entry.chain) ca::detail::throw_openssl("sk_X509_new_null", "building a chain");
+  if (!entry.chain) throw tlsfix::error::from_openssl("sk_X509_new_null", "building a chain");
   for (const auto& cert : chain)
     if (X509_add_cert(entry.chain.get(), cert.native(), X509_ADD_FLAG_UP_REF) != 1)
-      ca::detail::throw_openssl("X509_add_cert", "building a chain");
+      throw tlsfix::error::from_openssl("X509_add_cert", "building a chain");
   for (const auto& san : leaf.subject_alt_names())
     if (san.starts_with("DNS:")) entry.dns_names.push_back(lower(san.substr(4)));
   return entry;
@@ -167,7 +168,7 @@ identity_entry make_identity(const ca::issued_cert& identity) {
 }
 
 std::shared_ptr<const identity_set> make_identity_set(std::vector<identity_entry> entries) {
-  if (entries.empty()) throw ca::error("tls_server: at least one identity is required");
+  if (entries.empty()) throw tlsfix::error("tls_server", "at least one identity is required");
   auto set = std::make_shared<identity_set>();
   set->entries = std::move(entries);
   return set;
@@ -192,9 +193,25 @@ void server_state::record(handshake_record r) {
   records_changed.notify_all();
 }
 
-}  // namespace detail
+std::uint16_t server_state::port() const noexcept { return acceptor_v4 ? acceptor_v4->local_endpoint().port() : 0; }
 
-struct tls_server::impl : detail::server_state {};
+std::uint16_t server_state::port_v6() const noexcept { return acceptor_v6 ? acceptor_v6->local_endpoint().port() : 0; }
+
+bool server_state::serves_name_on_v6() const noexcept { return acceptor_v6 && name.find(':') != std::string::npos; }
+
+void server_state::close() noexcept {
+  if (closed.exchange(true)) return;
+  // Stopping the io_contexts abandons every pending operation at once, so a client that never
+  // sends another byte cannot hold close() up; destroying them then frees the sessions.
+  for (auto& w : workers) w->context.stop();
+  for (auto& w : workers)
+    if (w->thread.joinable()) w->thread.join();
+  acceptor_v4.reset();
+  acceptor_v6.reset();
+  workers.clear();
+}
+
+}  // namespace detail
 
 http_response text_response(const http_request& req, unsigned status, std::string body) {
   http_response res{static_cast<boost::beast::http::status>(status), req.version()};
@@ -218,18 +235,18 @@ tls_server tls_server::start(ca::issued_cert identity, handler h, server_options
 tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h, server_options options) {
   std::vector<detail::identity_entry> entries;
   for (const auto& identity : identities) entries.push_back(detail::make_identity(identity));
-  return detail::server_access::start(std::move(entries), std::move(h), std::move(options));
+  return tls_server(detail::start_server(std::move(entries), std::move(h), std::move(options)));
 }
 
-tls_server detail::server_access::start(std::vector<identity_entry> identities, harness::handler h,
-                                        server_options options, bool answer_unknown_names,
-                                        const std::function<void(SSL_CTX*)>& configure) {
-  if (options.threads == 0) throw ca::error("server_options.threads: must be at least 1");
+std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_entry> identities, harness::handler h,
+                                                           server_options options, bool answer_unknown_names,
+                                                           const std::function<void(SSL_CTX*)>& configure) {
+  if (options.threads == 0) throw tlsfix::error("server_options.threads", "must be at least 1");
   if (options.client_auth != client_auth::none && !options.client_trust)
-    throw ca::error("server_options.client_trust: required when client_auth is optional or required");
-  if (std::visit([](const auto& f) { return !f; }, h)) throw ca::error("tls_server: the handler is empty");
+    throw tlsfix::error("server_options.client_trust", "required when client_auth is optional or required");
+  if (std::visit([](const auto& f) { return !f; }, h)) throw tlsfix::error("tls_server", "the handler is empty");
 
-  auto p = std::make_unique<tls_server::impl>();
+  auto p = std::make_unique<server_state>();
   p->identities = make_identity_set(std::move(identities));
   p->answer_unknown_names = answer_unknown_names;
   p->handler = std::move(h);
@@ -256,7 +273,7 @@ tls_server detail::server_access::start(std::vector<identity_entry> identities, 
     p->options.client_trust->install(ctx);
     for (const auto& root : p->options.client_trust->roots())
       if (SSL_CTX_add_client_CA(ctx, root.native()) != 1)
-        ca::detail::throw_openssl("SSL_CTX_add_client_CA", "server_options.client_trust");
+        throw tlsfix::error::from_openssl("SSL_CTX_add_client_CA", "server_options.client_trust");
     int mode = SSL_VERIFY_PEER | (p->options.client_auth == client_auth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     SSL_CTX_set_verify(ctx, mode, ca::strict_verify_callback);
     ca::apply_strict_policy(SSL_CTX_get0_param(ctx), "", ca::purpose::client);
@@ -278,10 +295,10 @@ tls_server detail::server_access::start(std::vector<identity_entry> identities, 
   asio::co_spawn(v4_home.context, accept_loop(p.get(), *p->acceptor_v4, v4_home), asio::detached);
   if (p->acceptor_v6) asio::co_spawn(v6_home.context, accept_loop(p.get(), *p->acceptor_v6, v6_home), asio::detached);
   for (auto& w : p->workers) w->thread = std::thread([io = &w->context] { io->run(); });
-  return tls_server(std::move(p));
+  return p;
 }
 
-tls_server::tls_server(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+tls_server::tls_server(std::unique_ptr<detail::server_state> p) : impl_(std::move(p)) {}
 tls_server::tls_server(tls_server&&) noexcept = default;
 tls_server& tls_server::operator=(tls_server&& other) noexcept {
   if (this != &other) {
@@ -292,19 +309,16 @@ tls_server& tls_server::operator=(tls_server&& other) noexcept {
 }
 tls_server::~tls_server() { close(); }
 
-std::uint16_t tls_server::port() const noexcept { return impl_->acceptor_v4 ? impl_->acceptor_v4->local_endpoint().port() : 0; }
+std::uint16_t tls_server::port() const noexcept { return impl_->port(); }
 
-std::uint16_t tls_server::port_v6() const noexcept {
-  return impl_->acceptor_v6 ? impl_->acceptor_v6->local_endpoint().port() : 0;
-}
+std::uint16_t tls_server::port_v6() const noexcept { return impl_->port_v6(); }
 
-std::string tls_server::endpoint() const { return "127.0.0.1:" + std::to_string(port()); }
+std::string tls_server::endpoint() const { return ca::authority("127.0.0.1", port()); }
 
 const std::string& tls_server::name() const noexcept { return impl_->name; }
 
 std::string tls_server::url() const {
-  bool v6 = impl_->name.find(':') != std::string::npos;
-  return "https://" + (v6 ? "[" + impl_->name + "]" : impl_->name) + ":" + std::to_string(v6 ? port_v6() : port()) + "/";
+  return ca::https_url(impl_->name, impl_->serves_name_on_v6() ? port_v6() : port());
 }
 
 void tls_server::reload(ca::issued_cert identity) {
@@ -333,7 +347,7 @@ std::size_t tls_server::plaintext_attempts() const noexcept { return impl_->plai
 std::size_t tls_server::open_connections() const noexcept { return impl_->open.load(); }
 
 client_options tls_server::client_config() const {
-  bool v6 = impl_->name.find(':') != std::string::npos;
+  bool v6 = impl_->serves_name_on_v6();
   harness::client_options o{.host = impl_->name,
                             .port = v6 ? port_v6() : port(),
                             .trust = harness::trust{impl_->current_identities()->entries.front().root}};
@@ -345,15 +359,7 @@ client_options tls_server::client_config() const {
 test_client tls_server::client() const { return test_client(client_config()); }
 
 void tls_server::close() noexcept {
-  if (!impl_ || impl_->closed.exchange(true)) return;
-  // Stopping the io_contexts abandons every pending operation at once, so a client that never
-  // sends another byte cannot hold close() up; destroying them then frees the sessions.
-  for (auto& w : impl_->workers) w->context.stop();
-  for (auto& w : impl_->workers)
-    if (w->thread.joinable()) w->thread.join();
-  impl_->acceptor_v4.reset();
-  impl_->acceptor_v6.reset();
-  impl_->workers.clear();
+  if (impl_) impl_->close();
 }
 
 }  // namespace tlsfix::harness

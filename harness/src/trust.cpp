@@ -8,7 +8,8 @@
 #include <mutex>
 #include <optional>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/ca/names.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/handles.hpp"
 
@@ -23,7 +24,7 @@ struct trust::file_state {
 trust::trust(ca::certificate root) : trust(std::vector<ca::certificate>{std::move(root)}) {}
 
 trust::trust(std::vector<ca::certificate> roots) : roots_(std::move(roots)), file_(std::make_shared<file_state>()) {
-  if (roots_.empty()) throw ca::error("trust: at least one root certificate is required");
+  if (roots_.empty()) throw tlsfix::error("trust", "at least one root certificate is required");
 }
 
 trust trust::from_file(const std::filesystem::path& ca_file) {
@@ -35,10 +36,10 @@ trust trust::from_file(const std::filesystem::path& ca_file) {
 void trust::install(SSL_CTX* ctx) const {
   // A fresh store holding only our roots: nothing from the system store, nothing left over.
   ca::x509_store_ptr store{X509_STORE_new()};
-  if (!store) ca::detail::throw_openssl("X509_STORE_new", "installing trust");
+  if (!store) throw tlsfix::error::from_openssl("X509_STORE_new", "installing trust");
   for (const auto& root : roots_)
     if (X509_STORE_add_cert(store.get(), root.native()) != 1)
-      ca::detail::throw_openssl("X509_STORE_add_cert", "installing trust");
+      throw tlsfix::error::from_openssl("X509_STORE_add_cert", "installing trust");
   SSL_CTX_set_cert_store(ctx, store.release());  // set (not set1): the context owns the store now
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
 }
@@ -65,7 +66,7 @@ std::vector<std::pair<std::string, std::string>> trust::environment() const {
 
 std::vector<std::string> trust::curl_args(const std::string& name, std::uint16_t port, const std::string& address) const {
   // curl wants an IPv6 address in brackets inside --resolve.
-  std::string addr = address.find(':') != std::string::npos && address.front() != '[' ? "[" + address + "]" : address;
+  std::string addr = ca::url_host(address);
   // --capath too: curl otherwise still consults its built-in CA directory (/etc/ssl/certs).
   return {"--cacert", ca_file().string(), "--capath", ca_file().parent_path().string(), "--resolve",
           name + ":" + std::to_string(port) + ":" + addr};

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tlsfix/ca/certificate_authority.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "error_text.hpp"
 
 namespace {
@@ -25,7 +25,7 @@ using tlsfix::ca::validity;
 using namespace std::chrono_literals;
 using clock_type = tlsfix::ca::clock;
 
-// The text of the `tlsfix::ca::error` that `f` throws, or a marker that makes the match fail.
+// The text of the `tlsfix::error` that `f` throws, or a marker that makes the match fail.
 using tlsfix::test::error_from;
 
 struct name_case {
@@ -244,7 +244,7 @@ TEST(CertRequestErrorTest, IsTheTlsfixErrorTypeWithoutAnOpensslCall) {
   try {
     ca.issue("300.1.1.1");
     FAIL() << "no exception";
-  } catch (const tlsfix::ca::error& e) {
+  } catch (const tlsfix::error& e) {
     EXPECT_EQ(e.openssl_call(), "") << "found by tlsfix, not by OpenSSL";
     EXPECT_TRUE(e.openssl_errors().empty());
   }

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/verify.hpp"
 #include "error_text.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "tlsfix/ca/certificate_authority.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "error_text.hpp"
 
 namespace {

@@ -14,7 +14,7 @@
 #include <set>
 #include <string>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "error_text.hpp"
 
 namespace {
@@ -106,7 +106,7 @@ TEST_F(FilesTest, WriteFileRefusesASymlinkAndNeverWritesThroughIt) {
   EXPECT_TRUE(fs::is_symlink(link));
 
   std::ofstream(target) << "untouched";
-  EXPECT_THROW(tlsfix::ca::write_file(link, "data", file_mode::public_read), tlsfix::ca::error);
+  EXPECT_THROW(tlsfix::ca::write_file(link, "data", file_mode::public_read), tlsfix::error);
   EXPECT_EQ(slurp(target), "untouched");
   EXPECT_THAT(entries(), UnorderedElementsAre("target.txt", "link.pem"));
 }

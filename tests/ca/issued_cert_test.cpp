@@ -14,7 +14,7 @@
 #include <string>
 
 #include "tlsfix/ca/certificate_authority.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/verify.hpp"
 #include "error_text.hpp"
@@ -277,10 +277,10 @@ TEST(IssuedCertFromPem, RefusesAKeyThatBelongsToAnotherCertificate) {
   try {
     tlsfix::ca::issued_cert::from_pem(a.fullchain_pem(), b.key_pem(), root.root().to_pem());
     ADD_FAILURE() << "mismatched key accepted";
-  } catch (const tlsfix::ca::error& e) {
+  } catch (const tlsfix::error& e) {
     EXPECT_THAT(e.what(), ::testing::HasSubstr("does not belong to the certificate"));
   }
-  EXPECT_THROW(tlsfix::ca::issued_cert::from_pem("", a.key_pem(), root.root().to_pem()), tlsfix::ca::error);
+  EXPECT_THROW(tlsfix::ca::issued_cert::from_pem("", a.key_pem(), root.root().to_pem()), tlsfix::error);
 }
 
 }  // namespace

@@ -129,7 +129,7 @@ verdict run(const limbo_case& c) {
     for (const auto& pem : c.trusted) roots.push_back(certificate::from_pem(pem, "trusted_certs"));
     for (const auto& pem : c.untrusted) untrusted.push_back(certificate::from_pem(pem, "untrusted_intermediates"));
     peer = certificate::from_pem(c.peer, "peer_certificate");
-  } catch (const tlsfix::ca::error& e) {
+  } catch (const tlsfix::error& e) {
     return {false, std::string("parse: ") + e.what()};
   }
   tlsfix::ca::verify_options options{.roots = roots, .untrusted = untrusted, .name = c.name};
@@ -150,7 +150,7 @@ TEST_P(Limbo, VerdictMatchesOrIsListedDivergence) {
   verdict got;
   try {
     got = run(c);
-  } catch (const tlsfix::ca::error& e) {
+  } catch (const tlsfix::error& e) {
     // verify() refuses only names it could never match (wildcard patterns, URIs), which no
     // SERVER case asks for; anything else reaching here is a real failure.
     FAIL() << c.id << ": verify threw: " << e.what();

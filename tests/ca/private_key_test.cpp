@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "error_text.hpp"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tlsfix/ca/certificate_authority.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "error_text.hpp"
 
 namespace {

@@ -141,14 +141,15 @@ TEST_F(FaultTest, ConnectionCapRefusesTheExtraConnection) {
     EXPECT_THAT(outcome.received, IsEmpty());
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
     auto record = server.handshakes()[0];
-    EXPECT_EQ(record.failure, "connection cap reached");
+    EXPECT_EQ(record.failure.kind, harness::failure_kind::refused) << record.failure;
     EXPECT_EQ(record.remote, third.local_endpoint());
     EXPECT_EQ(server.open_connections(), 2u) << "the held connections were dropped";
   }
   // Releasing the held connections frees the slots for a good client.
   ASSERT_TRUE(wait_until([&] { return server.open_connections() == 0; })) << server.open_connections();
   ASSERT_TRUE(server.wait_for_handshakes(3, 5s));
-  for (std::size_t i : {1u, 2u}) EXPECT_EQ(server.handshakes()[i].failure, "closed before handshake");
+  for (std::size_t i : {1u, 2u})
+    EXPECT_EQ(server.handshakes()[i].failure.kind, harness::failure_kind::closed) << server.handshakes()[i].failure;
   ExpectStillServing(server, fds);
 }
 
@@ -166,8 +167,8 @@ TEST_F(FaultTest, ConnectionCapHoldsUnderABurst) {
   }
   std::size_t refused = 0, timed_out = 0;
   for (const auto& r : server.handshakes()) {
-    refused += r.failure == "connection cap reached";
-    timed_out += r.failure == "handshake timeout";
+    refused += r.failure.kind == harness::failure_kind::refused;
+    timed_out += r.failure.kind == harness::failure_kind::timeout;
   }
   EXPECT_EQ(timed_out, cap) << "admitted more connections than max_connections";
   EXPECT_EQ(refused, burst - cap);

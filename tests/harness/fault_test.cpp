@@ -30,7 +30,7 @@ TEST_F(FaultTest, PlaintextHttpIsClosedWithoutAnAnswer) {
     EXPECT_TRUE(outcome.closed);
     EXPECT_THAT(outcome.received, IsEmpty()) << "no HTTP answer, not even a TLS alert";
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
-    EXPECT_EQ(server.handshakes()[0].failure, "plaintext");
+    EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::plaintext);
     EXPECT_EQ(server.handshakes()[0].remote, attacker.local_endpoint());
   }
   EXPECT_EQ(server.plaintext_attempts(), 1u);
@@ -41,7 +41,8 @@ TEST_F(FaultTest, PlaintextHttpIsClosedWithoutAnAnswer) {
 struct garbage_case {
   const char* name;
   std::string_view prefix;  // written over the start of the noise
-  const char* failure;      // what the server must record
+  harness::failure_kind kind;  // what the server must record
+  const char* reason;          // OpenSSL's reason, when it is OpenSSL that refuses
 };
 
 void PrintTo(const garbage_case& c, std::ostream* os) { *os << c.name; }
@@ -65,7 +66,8 @@ TEST_P(GarbageTest, IsRefused) {
     EXPECT_LT(outcome.elapsed, kDeadline) << "refused only at the deadline";
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
-  EXPECT_EQ(server.handshakes()[0].failure, GetParam().failure);
+  EXPECT_EQ(server.handshakes()[0].failure.kind, GetParam().kind) << server.handshakes()[0].failure;
+  EXPECT_EQ(server.handshakes()[0].failure.reason, GetParam().reason);
   bool plaintext = GetParam().prefix[0] != '\x16';
   EXPECT_EQ(server.plaintext_attempts(), plaintext ? 1u : 0u);
   ExpectStillServing(server, fds);
@@ -76,10 +78,10 @@ INSTANTIATE_TEST_SUITE_P(
     Noise, GarbageTest,
     ::testing::Values(
         // Random protocol version bytes: refused by the record layer.
-        garbage_case{"StartingWith0x16", "\x16"sv, "wrong version number"},
+        garbage_case{"StartingWith0x16", "\x16"sv, harness::failure_kind::protocol, "wrong version number"},
         // A well-formed record of 4091 random bytes: refused by the handshake parser.
-        garbage_case{"InAValidRecord", "\x16\x03\x01\x0f\xfb"sv, "unexpected message"},
-        garbage_case{"NotTls", "\x17"sv, "plaintext"}),
+        garbage_case{"InAValidRecord", "\x16\x03\x01\x0f\xfb"sv, harness::failure_kind::protocol, "unexpected message"},
+        garbage_case{"NotTls", "\x17"sv, harness::failure_kind::plaintext, ""}),
     [](const auto& param_info) { return std::string(param_info.param.name); });
 
 TEST_F(FaultTest, TruncatedClientHelloIsClosedAtTheDeadline) {
@@ -96,7 +98,7 @@ TEST_F(FaultTest, TruncatedClientHelloIsClosedAtTheDeadline) {
     EXPECT_GE(outcome.elapsed, kDeadline - 50ms);
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
-  EXPECT_EQ(server.handshakes()[0].failure, "handshake timeout");
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::timeout) << server.handshakes()[0].failure;
   ExpectStillServing(server, fds);
 }
 
@@ -110,7 +112,7 @@ TEST_F(FaultTest, SilentConnectionIsClosedAtTheDeadline) {
     EXPECT_GE(outcome.elapsed, kDeadline - 50ms);
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
-  EXPECT_EQ(server.handshakes()[0].failure, "handshake timeout");
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::timeout) << server.handshakes()[0].failure;
   ExpectStillServing(server, fds);
 }
 
@@ -153,7 +155,7 @@ TEST_F(FaultTest, HandshakeDeadlineRunsFromAccept) {
                                        << deadline.count() << " ms";
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
-  EXPECT_EQ(server.handshakes()[0].failure, "handshake timeout");
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::timeout) << server.handshakes()[0].failure;
   ExpectStillServing(server, fds);
 }
 
@@ -169,7 +171,8 @@ TEST_F(FaultTest, ResetMidHandshakeIsRecorded) {
   }
   ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   auto record = server.handshakes()[0];
-  EXPECT_THAT(record.failure, HasSubstr("reset"));
+  EXPECT_EQ(record.failure.kind, harness::failure_kind::closed) << record.failure;
+  EXPECT_THAT(record.failure.reason, HasSubstr("reset"));
   ExpectStillServing(server, fds);
 }
 
@@ -191,7 +194,9 @@ TEST_P(OldVersionTest, IsRefusedAndRecorded) {
     EXPECT_THAT(client.alerts_received(), ::testing::Contains(SSL_AD_PROTOCOL_VERSION)) << client.error();
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
-  EXPECT_THAT(server.handshakes()[0].failure, HasSubstr("unsupported protocol"));
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::protocol) << server.handshakes()[0].failure;
+  EXPECT_EQ(server.handshakes()[0].failure.reason, "unsupported protocol");
+  EXPECT_EQ(server.handshakes()[0].failure.alert_sent, SSL_AD_PROTOCOL_VERSION);
   ExpectStillServing(server, fds);
 }
 
@@ -227,9 +232,10 @@ TEST_F(FaultTest, AlpnMismatchIsRecorded) {
   options.alpn = {"spdy/3"};
   auto result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_NO_APPLICATION_PROTOCOL) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_NO_APPLICATION_PROTOCOL) << result.message();
   ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
-  EXPECT_EQ(server.handshakes()[0].failure, "no application protocol");
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::protocol) << server.handshakes()[0].failure;
+  EXPECT_EQ(server.handshakes()[0].failure.alert_sent, SSL_AD_NO_APPLICATION_PROTOCOL);
   ExpectStillServing(server, fds);
 }
 
@@ -241,9 +247,11 @@ TEST_F(FaultTest, UnknownSniIsRecorded) {
   options.resolve[options.host] = {"127.0.0.1"};
   auto result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
   ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
-  EXPECT_EQ(server.handshakes()[0].failure, "unrecognized name 'unknown.test.local'");
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::protocol) << server.handshakes()[0].failure;
+  EXPECT_EQ(server.handshakes()[0].failure.reason, "unrecognized name 'unknown.test.local'");
+  EXPECT_EQ(server.handshakes()[0].failure.alert_sent, SSL_AD_UNRECOGNIZED_NAME);
   EXPECT_EQ(server.handshakes()[0].sni, "unknown.test.local");
   ExpectStillServing(server, fds);
 }

@@ -56,7 +56,7 @@ TEST_F(ImpostorTest, EachCertificateImpostorFailsWithItsSpecificVerifyError) {
     harness::test_client client{{.host = e.host, .port = e.port, .trust = catalog_->trust(),
                                  .resolve = {{e.host, {"127.0.0.1"}}}}};
     auto result = client.handshake();
-    EXPECT_EQ(result.verify_error, e.expected_verify_error) << e.name << ": " << result.message();
+    EXPECT_EQ(result.failure.verify_error, e.expected_verify_error) << e.name << ": " << result.message();
   }
 }
 

@@ -170,7 +170,7 @@ TEST_F(CurlTest, FailsEachNegativeControlForItsReason) {
     EXPECT_THAT(r.output, Not(HasSubstr(kBody))) << "no response may come over a rejected connection";
     if (!c.server_failure.empty()) {
       ASSERT_TRUE(server.wait_for_handshakes(1));
-      EXPECT_THAT(server.handshakes().front().failure, HasSubstr(c.server_failure));
+      EXPECT_THAT(server.handshakes().front().failure.reason, HasSubstr(c.server_failure));
     }
   }
 }

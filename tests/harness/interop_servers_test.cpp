@@ -59,8 +59,8 @@ class ServerPeerTest : public interop::PeerTest {
       harness::test_client client(c.options);
       auto result = client.handshake();
       EXPECT_FALSE(result.ok());
-      EXPECT_EQ(result.verify_error, c.verify_error) << result.message();
-      EXPECT_THROW(client.get("/"), ca::error) << "a request must never reach an unverified peer";
+      EXPECT_EQ(result.failure.verify_error, c.verify_error) << result.message();
+      EXPECT_THROW(client.get("/"), tlsfix::error) << "a request must never reach an unverified peer";
     }
   }
 
@@ -150,7 +150,7 @@ TEST_F(NginxTest, WithoutItsIntermediateFailsVerification) {
   auto result = harness::test_client(client_for(nginx.port)).handshake();
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.peer_chain.size(), 1u);
-  EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
 }
 
 TEST_F(NginxTest, VerifiesTheClientCertificateForMutualTls) {

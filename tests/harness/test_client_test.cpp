@@ -31,20 +31,20 @@ TEST_F(TestClientTest, RefusesToDialOffLoopback) {
       harness::test_client client{{.host = "service.test.local", .port = 443, .trust = ca_.root(),
                                    .resolve = {{"service.test.local", {address}}}}};
       ADD_FAILURE() << address << " was accepted";
-    } catch (const ca::error& e) {
+    } catch (const tlsfix::error& e) {
       EXPECT_THAT(e.what(), HasSubstr(address));
       EXPECT_THAT(e.what(), HasSubstr("not a loopback address"));
     }
   }
-  EXPECT_THROW((harness::test_client{{.host = "10.1.2.3", .port = 443, .trust = ca_.root()}}), ca::error);
+  EXPECT_THROW((harness::test_client{{.host = "10.1.2.3", .port = 443, .trust = ca_.root()}}), tlsfix::error);
 }
 
 TEST_F(TestClientTest, RejectsIncompleteOptions) {
-  EXPECT_THROW((harness::test_client{{.host = "", .port = 443, .trust = ca_.root()}}), ca::error);
-  EXPECT_THROW((harness::test_client{{.host = "service.test.local", .port = 0, .trust = ca_.root()}}), ca::error);
+  EXPECT_THROW((harness::test_client{{.host = "", .port = 443, .trust = ca_.root()}}), tlsfix::error);
+  EXPECT_THROW((harness::test_client{{.host = "service.test.local", .port = 0, .trust = ca_.root()}}), tlsfix::error);
   EXPECT_THROW((harness::test_client{{.host = "service.test.local", .port = 443, .trust = ca_.root(),
                                       .resolve = {{"service.test.local", {"not-an-ip"}}}}}),
-               ca::error);
+               tlsfix::error);
 }
 
 TEST_F(TestClientTest, VerifiesAnIpAddressWithoutSni) {
@@ -59,7 +59,7 @@ TEST_F(TestClientTest, VerifiesAnIpAddressWithoutSni) {
   other_ip.host = "127.0.0.2";
   other_ip.resolve = {{"127.0.0.2", {"127.0.0.1"}}};  // the server listens on .1 only
   auto mismatch = harness::test_client(other_ip).handshake();
-  EXPECT_EQ(mismatch.verify_error, X509_V_ERR_IP_ADDRESS_MISMATCH) << mismatch.message();
+  EXPECT_EQ(mismatch.failure.verify_error, X509_V_ERR_IP_ADDRESS_MISMATCH) << mismatch.message();
 }
 
 TEST_F(TestClientTest, ResolvesNamesThroughItsOwnMap) {
@@ -80,7 +80,7 @@ TEST_F(TestClientTest, NeverSendsARequestToAnUnverifiedServer) {
   try {
     harness::test_client(options).post("/login", "password=hunter2");
     ADD_FAILURE() << "request went through";
-  } catch (const ca::error& e) {
+  } catch (const tlsfix::error& e) {
     EXPECT_THAT(e.what(), HasSubstr("unable to get local issuer certificate"));
   }
   EXPECT_EQ(requests.load(), 0);
@@ -97,7 +97,7 @@ TEST_F(TestClientTest, IgnoresTheSystemTrustStoreAndItsEnvironment) {
   auto result = harness::test_client(options).handshake();
   ::unsetenv("SSL_CERT_FILE");
   ::unsetenv("SSL_CERT_DIR");
-  EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
 }
 
 TEST_F(TestClientTest, TrustsEveryRootGivenDuringRotation) {
@@ -121,7 +121,7 @@ TEST_F(TestClientTest, GivesUpOnASilentServerAtItsTimeout) {
   ASSERT_EQ(outcome.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "the client hung";
   auto result = outcome.get();
   EXPECT_FALSE(result.ok());
-  EXPECT_THAT(result.error.message(), HasSubstr("timeout"));
+  EXPECT_EQ(result.failure.kind, harness::failure_kind::timeout) << result.failure;
 }
 
 // The server gives up on a body over its limit and closes while the client is still sending: an
@@ -143,7 +143,8 @@ TEST_F(TestClientTest, ReportsARefusedConnection) {
     port = closed.local_endpoint().port();
   }
   auto result = harness::test_client{{.host = "service.test.local", .port = port, .trust = ca_.root()}}.handshake();
-  EXPECT_EQ(result.error, std::errc::connection_refused) << result.message();
+  EXPECT_EQ(result.failure.kind, harness::failure_kind::connect) << result.message();
+  EXPECT_EQ(result.failure.reason, "Connection refused");
 }
 
 }  // namespace

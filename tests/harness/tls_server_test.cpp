@@ -76,8 +76,14 @@ TEST_F(TlsServerTest, ClientRejectsAnotherRoot) {
   options.trust = harness::trust{ca::certificate_authority::create().root()};
   auto result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
-  EXPECT_EQ(result.alert_received, -1) << "the client sent unknown_ca; it received nothing";
+  EXPECT_EQ(result.failure.kind, harness::failure_kind::certificate) << result.failure;
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
+  EXPECT_EQ(result.failure.alert_sent, SSL_AD_UNKNOWN_CA) << result.failure;
+  EXPECT_EQ(result.failure.alert_received, -1) << "the client sent unknown_ca; it received nothing";
+  // Both ends say the same thing in the same terms: the server's record names the client's alert.
+  ASSERT_TRUE(server.wait_for_handshakes(1));
+  EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::alert) << server.handshakes()[0].failure;
+  EXPECT_EQ(server.handshakes()[0].failure.alert_received, SSL_AD_UNKNOWN_CA);
 }
 
 TEST_F(TlsServerTest, ClientRejectsWrongHost) {
@@ -85,14 +91,14 @@ TEST_F(TlsServerTest, ClientRejectsWrongHost) {
   auto options = server.client_config();
   options.host = "127.0.0.1";  // no SNI, and the certificate has no IP SAN
   auto result = harness::test_client(options).handshake();
-  EXPECT_EQ(result.verify_error, X509_V_ERR_IP_ADDRESS_MISMATCH) << result.message();
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_IP_ADDRESS_MISMATCH) << result.message();
 
   auto multi = harness::tls_server::start(ca_.issue({.names = {"service.test.local", "*.other.test.local"}}), hello());
   options = multi.client_config();
   options.host = "a.b.other.test.local";  // wildcard is one label deep only; SNI unknown is refused first
   result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
 }
 
 TEST_F(TlsServerTest, ClientRejectsExpiredAndNotYetValid) {
@@ -100,7 +106,7 @@ TEST_F(TlsServerTest, ClientRejectsExpiredAndNotYetValid) {
     auto server = harness::tls_server::start(ca_.issue({.names = {"service.test.local"}, .validity = window}), hello());
     auto result = server.client().handshake();
     bool expired = window.not_after < ca::clock::now();
-    EXPECT_EQ(result.verify_error, expired ? X509_V_ERR_CERT_HAS_EXPIRED : X509_V_ERR_CERT_NOT_YET_VALID)
+    EXPECT_EQ(result.failure.verify_error, expired ? X509_V_ERR_CERT_HAS_EXPIRED : X509_V_ERR_CERT_NOT_YET_VALID)
         << result.message();
   }
 }
@@ -117,7 +123,7 @@ TEST_F(TlsServerTest, ServesTheIntermediateAndFailsWithoutIt) {
   auto broken = harness::tls_server::start(leaf.without_intermediates(), hello());
   result = broken.client().handshake();
   EXPECT_EQ(result.peer_chain.size(), 1u);
-  EXPECT_EQ(result.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
 }
 
 TEST_F(TlsServerTest, MutualTlsRequiresATrustedClientCertificate) {
@@ -134,14 +140,14 @@ TEST_F(TlsServerTest, MutualTlsRequiresATrustedClientCertificate) {
   auto none = server.client_config();
   result = harness::test_client(none).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_CERTIFICATE_REQUIRED) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_CERTIFICATE_REQUIRED) << result.message();
   EXPECT_THAT(result.message(), HasSubstr("peer sent alert: certificate required"));
 
   auto untrusted = server.client_config();
   untrusted.identity = ca::certificate_authority::create().issue({.names = {"mallory@test.local"}, .usage = ca::usage::client});
   result = harness::test_client(untrusted).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_UNKNOWN_CA) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_UNKNOWN_CA) << result.message();
 
   auto server_cert_as_client = server.client_config();
   server_cert_as_client.identity = client_ca.issue("bob.test.local");  // serverAuth only
@@ -151,9 +157,11 @@ TEST_F(TlsServerTest, MutualTlsRequiresATrustedClientCertificate) {
   ASSERT_TRUE(server.wait_for_handshakes(4));
   auto records = server.handshakes();
   EXPECT_EQ(records[0].client_subject, good.identity->cert().subject());
-  EXPECT_THAT(records[1].failure, HasSubstr("peer did not return a certificate"));
-  EXPECT_EQ(records[2].verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
-  EXPECT_EQ(records[3].verify_error, X509_V_ERR_INVALID_PURPOSE);
+  EXPECT_EQ(records[1].failure.kind, harness::failure_kind::protocol) << records[1].failure;
+  EXPECT_EQ(records[1].failure.reason, "peer did not return a certificate");
+  for (std::size_t i : {2u, 3u}) EXPECT_EQ(records[i].failure.kind, harness::failure_kind::certificate) << records[i].failure;
+  EXPECT_EQ(records[2].failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  EXPECT_EQ(records[3].failure.verify_error, X509_V_ERR_INVALID_PURPOSE);
 }
 
 TEST_F(TlsServerTest, OptionalClientAuthAcceptsAnonymousClients) {
@@ -180,7 +188,7 @@ TEST_F(TlsServerTest, AlpnNegotiatesOrFailsWithNoApplicationProtocol) {
 
   options.alpn = {"spdy/3"};
   result = harness::test_client(options).handshake();
-  EXPECT_EQ(result.alert_received, SSL_AD_NO_APPLICATION_PROTOCOL) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_NO_APPLICATION_PROTOCOL) << result.message();
 }
 
 TEST_F(TlsServerTest, VersionRangeIsEnforced) {
@@ -194,7 +202,7 @@ TEST_F(TlsServerTest, VersionRangeIsEnforced) {
   options.versions = {harness::tls_version::tls1_3, harness::tls_version::tls1_3};
   result = harness::test_client(options).handshake();
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.alert_received, SSL_AD_PROTOCOL_VERSION) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_PROTOCOL_VERSION) << result.message();
 }
 
 TEST_F(TlsServerTest, ChoosesTheIdentityBySniAndRefusesUnknownNames) {
@@ -211,9 +219,9 @@ TEST_F(TlsServerTest, ChoosesTheIdentityBySniAndRefusesUnknownNames) {
   auto options = server.client_config();
   options.host = "c.test.local";
   auto result = harness::test_client(options).handshake();
-  EXPECT_EQ(result.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
+  EXPECT_EQ(result.failure.alert_received, SSL_AD_UNRECOGNIZED_NAME) << result.message();
   ASSERT_TRUE(server.wait_for_handshakes(3));
-  EXPECT_EQ(server.handshakes()[2].failure, "unrecognized name 'c.test.local'");
+  EXPECT_EQ(server.handshakes()[2].failure.reason, "unrecognized name 'c.test.local'");
 }
 
 TEST_F(TlsServerTest, ReloadServesTheNewCertificateToNewHandshakes) {
@@ -243,7 +251,7 @@ TEST_F(TlsServerTest, ListensOnAFixedPortWhenAsked) {
   try {
     harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.port = reserved.port()});
     ADD_FAILURE() << "a taken port must be an error, not a silent move elsewhere";
-  } catch (const ca::error& e) {
+  } catch (const tlsfix::error& e) {
     EXPECT_THAT(e.what(), HasSubstr("server_options.port: cannot listen on 127.0.0.1 port " +
                                     std::to_string(reserved.port()) + ": Address already in use"));
   }
@@ -273,7 +281,8 @@ TEST_F(TlsServerTest, CloseIsIdempotentAndRefusesNewConnections) {
   server.close();
   server.close();
   auto result = client.handshake();
-  EXPECT_EQ(result.error, std::errc::connection_refused) << result.message();
+  EXPECT_EQ(result.failure.kind, harness::failure_kind::connect) << result.message();
+  EXPECT_EQ(result.failure.reason, "Connection refused");
 }
 
 TEST_F(TlsServerTest, HandlerExceptionsBecome500) {

@@ -15,7 +15,7 @@ using namespace tlsfix;
 using ::testing::ElementsAre;
 using ::testing::Pair;
 
-TEST(TrustTest, RequiresARoot) { EXPECT_THROW(harness::trust{std::vector<ca::certificate>{}}, ca::error); }
+TEST(TrustTest, RequiresARoot) { EXPECT_THROW(harness::trust{std::vector<ca::certificate>{}}, tlsfix::error); }
 
 TEST(TrustTest, WritesTheRootsToACaFileThatGoesAwayWithTheLastCopy) {
   auto a = ca::certificate_authority::create();
@@ -84,7 +84,7 @@ TEST(TrustFromFileTest, UsesTheGivenFileAsItsCaFile) {
     EXPECT_EQ(roots.environment()[0].second, file.path().string());
   }
   EXPECT_TRUE(std::filesystem::exists(file.path())) << "a file it did not write is never removed";
-  EXPECT_THROW(tlsfix::harness::trust::from_file(file.path().parent_path() / "missing.crt"), tlsfix::ca::error);
+  EXPECT_THROW(tlsfix::harness::trust::from_file(file.path().parent_path() / "missing.crt"), tlsfix::error);
 }
 
 }  // namespace

@@ -52,6 +52,14 @@ if(INSTALLED_PREFIX STREQUAL "")
        ${CMAKE_COMMAND} --install "${TLSFIX_BUILD_DIR}" --prefix "${prefix}")
 endif()
 
+# Only public headers are installed: nothing under a detail/ or internal/ directory.
+if(failure STREQUAL "")
+  file(GLOB_RECURSE private_headers LIST_DIRECTORIES false "${prefix}/include/tlsfix/*/detail/*" "${prefix}/include/tlsfix/*/internal/*")
+  if(private_headers)
+    set(failure "private headers were installed: ${private_headers}")
+  endif()
+endif()
+
 set(configure_args -S "${CONSUMER_SOURCE_DIR}" -B "${consumer_build}" -G "${GENERATOR}"
     "-DCMAKE_PREFIX_PATH=${prefix}"
     # Only that prefix may satisfy find_package: never the build tree or ~/.cmake registry.

@@ -6,17 +6,17 @@
 #include <exception>
 #include <string>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::test {
 
-// The message of the tlsfix::ca::error that `f` throws; any other exception or none at all gives
+// The message of the tlsfix::error that `f` throws; any other exception or none at all gives
 // a text that no expectation about the message will match.
 template <typename F>
 std::string error_from(F&& f) {
   try {
     f();
-  } catch (const tlsfix::ca::error& e) {
+  } catch (const tlsfix::error& e) {
     return e.what();
   } catch (const std::exception& e) {
     return std::string("<wrong exception type> ") + e.what();

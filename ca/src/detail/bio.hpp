@@ -8,21 +8,21 @@
 #include <string>
 #include <string_view>
 
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/ca/handles.hpp"
 
 namespace tlsfix::ca::detail {
 
 inline bio_ptr memory_bio() {
   bio_ptr bio{BIO_new(BIO_s_mem())};
-  if (!bio) throw_openssl("BIO_new", "allocating a memory buffer");
+  if (!bio) throw error::from_openssl("BIO_new", "allocating a memory buffer");
   return bio;
 }
 
 // A read-only BIO over `data`; `data` must outlive it.
 inline bio_ptr read_bio(std::string_view data) {
   bio_ptr bio{BIO_new_mem_buf(data.data(), static_cast<int>(data.size()))};
-  if (!bio) throw_openssl("BIO_new_mem_buf", "reading from memory");
+  if (!bio) throw error::from_openssl("BIO_new_mem_buf", "reading from memory");
   return bio;
 }
 
@@ -36,10 +36,10 @@ inline std::string bio_to_string(BIO* bio) {
 template <typename T, typename Encode>
 std::string to_der(const T* object, Encode encode, const char* call) {
   int length = encode(object, nullptr);
-  if (length <= 0) throw_openssl(call, "encoding as DER");
+  if (length <= 0) throw error::from_openssl(call, "encoding as DER");
   std::string out(static_cast<size_t>(length), '\0');
   auto* cursor = reinterpret_cast<unsigned char*>(out.data());
-  if (encode(object, &cursor) != length) throw_openssl(call, "encoding as DER");
+  if (encode(object, &cursor) != length) throw error::from_openssl(call, "encoding as DER");
   return out;
 }
 
@@ -57,7 +57,7 @@ inline std::string hex(const unsigned char* data, size_t length, bool upper, std
 // Upper-case hex without separators, as `openssl x509 -serial` prints a serial.
 inline std::string serial_hex(const ASN1_INTEGER* serial) {
   bignum_ptr number{ASN1_INTEGER_to_BN(serial, nullptr)};
-  if (!number) throw_openssl("ASN1_INTEGER_to_BN", "reading a serial number");
+  if (!number) throw error::from_openssl("ASN1_INTEGER_to_BN", "reading a serial number");
   std::string bytes(static_cast<size_t>(BN_num_bytes(number.get())), '\0');
   BN_bn2bin(number.get(), reinterpret_cast<unsigned char*>(bytes.data()));
   if (bytes.empty()) return "00";

@@ -8,13 +8,13 @@
 #include <string>
 
 #include "tlsfix/ca/cert_request.hpp"
-#include "tlsfix/ca/error.hpp"
+#include "tlsfix/error.hpp"
 
 namespace tlsfix::ca::detail {
 
 inline clock::time_point to_time_point(const ASN1_TIME* time) {
   std::tm tm{};
-  if (ASN1_TIME_to_tm(time, &tm) != 1) throw_openssl("ASN1_TIME_to_tm", "reading a certificate time");
+  if (ASN1_TIME_to_tm(time, &tm) != 1) throw error::from_openssl("ASN1_TIME_to_tm", "reading a certificate time");
   return clock::from_time_t(timegm(&tm));
 }
 
@@ -24,7 +24,7 @@ inline std::time_t to_time_t(clock::time_point t) {
 
 // ASN1_TIME_set picks UTCTime before 2050 and GeneralizedTime after, as RFC 5280 requires.
 inline void set_time(ASN1_TIME* target, clock::time_point t) {
-  if (ASN1_TIME_set(target, to_time_t(t)) == nullptr) throw_openssl("ASN1_TIME_set", "setting a certificate time");
+  if (ASN1_TIME_set(target, to_time_t(t)) == nullptr) throw error::from_openssl("ASN1_TIME_set", "setting a certificate time");
 }
 
 // "2026-11-29T03:25:51Z", for error messages.

@@ -24,11 +24,12 @@
 #include <string>
 #include <vector>
 
+#include "detail/tls_common.hpp"
 #include "tlsfix/harness/test_client.hpp"
 
 namespace tlsfix::harness::detail {
 
-// Where `o.host` is dialled: o.resolve, else the IP itself, else 127.0.0.1. Throws ca::error for
+// Where `o.host` is dialled: o.resolve, else the IP itself, else 127.0.0.1. Throws tlsfix::error for
 // an entry that is not an IP address on loopback.
 std::vector<boost::asio::ip::tcp::endpoint> endpoints_for(const client_options& o);
 
@@ -41,16 +42,18 @@ class client_connection {
 
   // Connects to the first endpoint that answers, handshakes and verifies, within options.timeout.
   handshake_result open();
-  // open(), throwing a ca::error naming the failure when there is no verified connection.
+  // open(), throwing connection_error when there is no verified connection.
   void ensure_open();
+  // A failed read or write on the open connection, as the connection_error every request throws.
+  [[noreturn]] void fail(const boost::system::error_code& ec) const;
   // Gives every following read and write until the next call this much time in total.
   void start_deadline(std::chrono::milliseconds budget);
   // close_notify, then the socket; waits at most min(timeout, 2 s) for the peer's answer. In TLS
   // 1.3 a server rejects a client certificate only after the client's handshake has finished, so
   // the rejecting alert arrives here (see alert()).
   boost::system::error_code close();
-  // The first fatal alert the peer sent, or -1.
-  int alert() const noexcept { return alert_; }
+  // The first fatal alert each way, or -1.
+  const detail::alerts& alerts() const noexcept { return alerts_; }
 
   // SyncReadStream / SyncWriteStream.
   template <typename MutableBuffers>
@@ -111,7 +114,7 @@ class client_connection {
   SSL* ssl_ = nullptr;
   std::string gather_;
   bool open_ = false;
-  int alert_ = -1;
+  detail::alerts alerts_;
   std::chrono::steady_clock::time_point deadline_;
 };
 

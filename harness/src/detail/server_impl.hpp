@@ -97,7 +97,14 @@ struct worker {
   std::thread thread;
 };
 
+// A running server. tls_server is a handle to one; the impostor catalog runs its servers through
+// start_server() directly, for the knobs no public option offers.
 struct server_state {
+  server_state() = default;
+  server_state(const server_state&) = delete;
+  server_state& operator=(const server_state&) = delete;
+  ~server_state() { close(); }
+
   server_options options;
   // Impostors only: serve the first identity whatever name the client asks for, so that the
   // client's own name check is what fails.
@@ -123,16 +130,22 @@ struct server_state {
 
   std::shared_ptr<const identity_set> current_identities();
   void record(handshake_record r);
+  std::uint16_t port() const noexcept;
+  std::uint16_t port_v6() const noexcept;
+  // Where `name` is served: [::1] for an IPv6 name when listening there, else 127.0.0.1.
+  bool serves_name_on_v6() const noexcept;
+  // Stops accepting, closes every connection, joins the threads. Idempotent, never throws.
+  void close() noexcept;
 };
 
 std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities);
 
-// Starts a server as tls_server::start does, with the impostors' extra knobs: `configure` runs on
-// the SSL_CTX after tlsfix's own settings (e.g. to allow only TLS 1.0).
-struct server_access {
-  static tls_server start(std::vector<identity_entry> identities, harness::handler h, server_options options,
-                          bool answer_unknown_names = false, const std::function<void(SSL_CTX*)>& configure = {});
-};
+// Starts a server as tls_server::start does, listening when it returns, with the impostors' extra
+// knobs: `answer_unknown_names` serves the first identity whatever name the client asks for, and
+// `configure` runs on the SSL_CTX after tlsfix's own settings (to allow only TLS 1.0, say).
+std::unique_ptr<server_state> start_server(std::vector<identity_entry> identities, harness::handler h,
+                                           server_options options, bool answer_unknown_names = false,
+                                           const std::function<void(SSL_CTX*)>& configure = {});
 
 // One counted place among server_options.max_connections, taken by the accept loop before the
 // session starts (so that a burst cannot overshoot the cap) and given back when the session ends.

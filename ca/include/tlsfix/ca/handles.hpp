@@ -5,7 +5,7 @@
 // types also get an `up_ref` that returns a new owner, so "get0" results can be kept safely.
 //
 //   tlsfix::ca::x509_ptr cert{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
-//   if (!cert) tlsfix::ca::detail::throw_openssl("PEM_read_bio_X509", "reading the root");
+//   if (!cert) tlsfix::throw tlsfix::error::from_openssl("PEM_read_bio_X509", "reading the root");
 //   tlsfix::ca::x509_ptr second = tlsfix::ca::up_ref(cert.get());  // both own the same X509
 //
 // Only <openssl/types.h> (forward declarations) is included, so this header stays cheap.

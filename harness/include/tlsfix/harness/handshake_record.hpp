@@ -1,7 +1,14 @@
 // What one connection to a tls_server negotiated, or why it failed.
+//
+//   ASSERT_TRUE(server.wait_for_handshakes(1));
+//   auto record = server.handshakes().front();
+//   EXPECT_TRUE(record.ok()) << record.failure;
+//   EXPECT_EQ(record.version, "TLSv1.3");
 #pragma once
 
 #include <string>
+
+#include "tlsfix/harness/tls_failure.hpp"
 
 namespace tlsfix::harness {
 
@@ -13,13 +20,12 @@ struct handshake_record {
   std::string alpn;
   std::string client_subject;  // the verified client certificate's subject, or empty
   std::string served_serial;   // serial of the certificate this server presented
-  // Empty when the handshake succeeded. Otherwise why not: OpenSSL's reason ("no shared cipher",
-  // "tlsv1 alert unknown ca", "peer did not return a certificate"), "plaintext", "handshake timeout",
-  // "closed before handshake", "connection cap reached".
-  std::string failure;
-  int verify_error = 0;        // X509_V_ERR_* of the client's certificate, when that failed
+  // Kind none when the handshake succeeded; otherwise why not, in the same terms a client's
+  // handshake_result uses: a client certificate this server refused (kind certificate, with its
+  // verify_error), the client's alert, plaintext, a timeout, the connection cap.
+  tls_failure failure;
 
-  bool ok() const noexcept { return failure.empty(); }
+  bool ok() const noexcept { return failure.ok(); }
 };
 
 }  // namespace tlsfix::harness

@@ -25,11 +25,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "tlsfix/ca/certificate.hpp"
 #include "tlsfix/ca/issued_cert.hpp"
+#include "tlsfix/harness/tls_failure.hpp"
 #include "tlsfix/harness/tls_version.hpp"
 #include "tlsfix/harness/trust.hpp"
 
@@ -53,19 +53,17 @@ struct client_options {
 };
 
 struct handshake_result {
-  // Empty on success; otherwise the connect, TLS or verification error.
-  std::error_code error;
-  // X509_V_OK, or the X509_V_ERR_* code of the peer's chain.
-  int verify_error = 0;
-  // The TLS alert the peer sent (e.g. 112 unrecognized_name, 120 no_application_protocol), or -1.
-  int alert_received = -1;
+  // Kind none when the peer is verified; otherwise why not: the peer's certificate (kind
+  // certificate, with its X509_V_ERR_* code), its alert (e.g. 112 unrecognized_name, 120
+  // no_application_protocol), a timeout, a refused connection.
+  tls_failure failure;
   std::vector<ca::certificate> peer_chain;  // as the peer sent it, leaf first
   std::string version;                      // "TLSv1.3"
   std::string cipher;                       // "TLS_AES_256_GCM_SHA384"
   std::string alpn;                         // negotiated protocol, or empty
 
-  bool ok() const noexcept { return !error && verify_error == 0; }
-  // A sentence for test failures: the error, the verify error text, the alert.
+  bool ok() const noexcept { return failure.ok(); }
+  // A sentence for test failures: "verified TLSv1.3 ..." or the failure's message.
   std::string message() const;
 };
 
@@ -75,8 +73,9 @@ class test_client {
 
   // Connects, handshakes, verifies and closes (with close_notify).
   handshake_result handshake() const;
-  // One request on a fresh verified connection. Throws `tlsfix::ca::error` naming the handshake
-  // failure when the connection cannot be verified: a request never goes to an unverified peer.
+  // One request on a fresh verified connection. Throws `connection_error` (with the
+  // tls_failure) when the connection cannot be verified, and when it fails during the exchange: a
+  // request never goes to an unverified peer, and every failure comes as that one type.
   http_response request(http_request req) const;
   http_response get(const std::string& target) const;
   http_response post(const std::string& target, std::string body, const std::string& content_type = "text/plain") const;

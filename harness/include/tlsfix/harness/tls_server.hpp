@@ -36,7 +36,7 @@
 namespace tlsfix::harness {
 
 namespace detail {
-struct server_access;
+struct server_state;  // the running server (harness/src/detail/server_impl.hpp)
 }
 
 using http_handler = std::function<http_response(const http_request&)>;
@@ -87,7 +87,8 @@ class tls_server {
   std::uint16_t port_v6() const noexcept;  // 0 unless listen_ipv6
   // "127.0.0.1:PORT"
   std::string endpoint() const;
-  // "https://service.test.local:PORT/", by the first identity's first DNS name.
+  // "https://service.test.local:PORT/": name() on the port it is served on (port_v6() for an IPv6
+  // address when listen_ipv6 is set, else port()).
   std::string url() const;
   // The name clients should dial: the first identity's first DNS name (or IP address).
   const std::string& name() const noexcept;
@@ -111,10 +112,8 @@ class tls_server {
   void close() noexcept;
 
  private:
-  friend struct detail::server_access;
-  struct impl;
-  explicit tls_server(std::unique_ptr<impl> p);
-  std::unique_ptr<impl> impl_;
+  explicit tls_server(std::unique_ptr<detail::server_state> p);
+  std::unique_ptr<detail::server_state> impl_;
 };
 
 }  // namespace tlsfix::harness

@@ -1,6 +1,7 @@
-// Not part of the API: assembling and signing certificates, shared by roots, intermediates and
-// leaves, and by the harness's impostors, which need certificates that certificate_authority
-// refuses to make (self-signed leaves, SHA-1 signatures, CN without SAN, weak keys).
+// Internal to tlsfix, never installed: assembling and signing certificates, shared by roots,
+// intermediates and leaves, and by the harness's impostors, which need certificates that
+// certificate_authority refuses to make (self-signed leaves, SHA-1 signatures, CN without SAN,
+// weak keys). Reached through the build-only target tlsfix_ca_internal.
 #pragma once
 
 #include <openssl/types.h>
