@@ -4,11 +4,9 @@
 //
 // Like every tlsfix client it dials loopback only: a name resolves to 127.0.0.1 unless --resolve
 // maps it to another loopback address.
-#include <iostream>
-#include <optional>
-
-#include "cli.hpp"
+#include "verbs.hpp"
 #include "outputs.hpp"
+#include "tlsfix/ca/names.hpp"
 #include "tlsfix/error.hpp"
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/verify.hpp"
@@ -57,80 +55,59 @@ url_parts parse_url(const std::string& url) {
 
 }  // namespace
 
-void add_probe(CLI::App& app, int& status) {
-  struct options {
-    std::string url, ca_file;
-    std::optional<std::string> cert_file, key_file;
-    std::vector<std::string> resolve, alpn;
-    int timeout_seconds = 10;
-    bool json_out = false;
-  };
-  auto o = std::make_shared<options>();
-  auto* cmd = app.add_subcommand("probe", "Connect to a TLS server, verify it strictly and print what it negotiated");
-  cmd->footer("Example:\n  tlsfix probe https://service.test.local:8443/ --ca tls/ca.crt --resolve service.test.local:8443:127.0.0.1\n"
-              "  tlsfix probe https://api.test.local:8443/ --ca tls/ca.crt --cert tls/worker.test.local/fullchain.pem \\\n"
-              "      --key tls/worker.test.local/key.pem\n"
-              "Exit status 2 when the server cannot be verified; the reason is printed.");
-  cmd->add_option("URL", o->url, "https://NAME[:PORT]/")->required();
-  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM); nothing else is trusted")->required();
-  cmd->add_option("--resolve", o->resolve, "NAME:PORT:ADDR as curl takes it; ADDR must be loopback (repeatable)");
-  auto* cert = cmd->add_option("--cert", o->cert_file, "Client certificate for mTLS (PEM, leaf first: fullchain.pem)");
-  auto* key = cmd->add_option("--key", o->key_file, "The client certificate's key (PEM)");
-  cert->needs(key);
-  key->needs(cert);
-  cmd->add_option("--alpn", o->alpn, "Offer this ALPN protocol (repeatable)");
-  cmd->add_option("--timeout", o->timeout_seconds, "Seconds before giving up")->capture_default_str();
-  cmd->add_flag("--json", o->json_out, "Print the result as JSON");
-  cmd->callback([o, &status] {
-    auto target = parse_url(o->url);
-    auto roots = ca::certificate::chain_from_pem(ca::read_file(o->ca_file), o->ca_file);
-    harness::client_options options{.host = target.host, .port = target.port, .trust = harness::trust{roots}};
-    for (const auto& entry : o->resolve) {
-      // NAME:PORT:ADDR, where ADDR may be an IPv6 address with or without brackets.
-      auto first = entry.find(':');
-      auto second = first == std::string::npos ? std::string::npos : entry.find(':', first + 1);
-      if (second == std::string::npos) throw tlsfix::error("--resolve", "'" + entry + "' is not NAME:PORT:ADDR");
-      auto port = parse_port(entry.substr(first + 1, second - first - 1), "--resolve " + entry);
-      std::string addr = entry.substr(second + 1);
-      if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
-      if (port == target.port) options.resolve[entry.substr(0, first)].push_back(addr);
+verb_result probe(const probe_options& o) {
+  auto target = parse_url(o.url);
+  if (o.timeout_seconds <= 0) throw tlsfix::error("--timeout", std::to_string(o.timeout_seconds) + " is not a number of seconds above 0");
+  auto roots = ca::certificate::chain_from_pem(ca::read_file(o.ca_file), o.ca_file);
+  harness::client_options options{.host = target.host, .port = target.port, .trust = harness::trust{roots}};
+  for (const auto& entry : o.resolve) {
+    // NAME:PORT:ADDR, where ADDR may be an IPv6 address with or without brackets.
+    auto first = entry.find(':');
+    auto second = first == std::string::npos ? std::string::npos : entry.find(':', first + 1);
+    if (second == std::string::npos) throw tlsfix::error("--resolve", "'" + entry + "' is not NAME:PORT:ADDR");
+    auto port = parse_port(entry.substr(first + 1, second - first - 1), "--resolve " + entry);
+    std::string addr = entry.substr(second + 1);
+    if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
+    if (port == target.port) options.resolve[entry.substr(0, first)].push_back(addr);
+  }
+  if (o.cert_file && !o.key_file) throw tlsfix::error("--cert", "requires --key (the client certificate's key)");
+  if (o.key_file && !o.cert_file) throw tlsfix::error("--key", "requires --cert (the client certificate it belongs to)");
+  if (o.cert_file) {
+    try {
+      // The root is --ca's: a client identity from this directory chains to the root it trusts.
+      options.identity = ca::issued_cert::from_pem(ca::read_file(*o.cert_file), ca::read_file(*o.key_file),
+                                                   ca::read_file(o.ca_file));
+    } catch (const tlsfix::error& e) {
+      throw e.within("--cert " + *o.cert_file + " with --key " + *o.key_file);
     }
-    if (o->cert_file) {
-      try {
-        // The root is --ca's: a client identity from this directory chains to the root it trusts.
-        options.identity = ca::issued_cert::from_pem(ca::read_file(*o->cert_file), ca::read_file(*o->key_file),
-                                                     ca::read_file(o->ca_file));
-      } catch (const tlsfix::error& e) {
-        throw e.within("--cert " + *o->cert_file + " with --key " + *o->key_file);
-      }
-    }
-    options.alpn = o->alpn;
-    options.timeout = std::chrono::seconds(o->timeout_seconds);
-    auto result = harness::test_client(std::move(options)).handshake();
+  }
+  options.alpn = o.alpn;
+  options.timeout = std::chrono::seconds(o.timeout_seconds);
+  auto result = harness::test_client(std::move(options)).handshake();
 
-    // The chain as verified ends in our root; the handshake only has what the peer sent.
-    std::vector<ca::certificate> verified = result.peer_chain;
-    if (result.ok() && !result.peer_chain.empty()) {
-      auto check = ca::verify(result.peer_chain.front(), {.roots = roots, .untrusted = result.peer_chain, .name = target.host});
-      if (check.ok()) verified = check.chain;
-    }
-    if (o->json_out) {
-      nlohmann::json out = {{"url", o->url}, {"ok", result.ok()}, {"version", result.version}, {"cipher", result.cipher},
-                            {"alpn", result.alpn}, {"chain", chain_json(verified)}};
-      if (!result.ok())
-        out.update({{"error", result.message()}, {"failure", harness::to_string(result.failure.kind)},
-                    {"verify_error", result.failure.verify_error}, {"alert", result.failure.alert_received}});
-      std::cout << out.dump(2) << "\n";
-    } else if (result.ok()) {
-      std::cout << "verified " << target.host << ":" << target.port << "\nchain:\n" << chain_text(verified)
-                << "version: " << result.version << "\ncipher: " << result.cipher
-                << "\nalpn: " << (result.alpn.empty() ? "(none)" : result.alpn) << "\n";
-    } else {
-      std::cerr << "tlsfix probe: " << o->url << ": " << result.message() << "\n";
-      if (!result.peer_chain.empty()) std::cerr << "the server sent:\n" << chain_text(result.peer_chain);
-    }
-    status = result.ok() ? success : check_failed;
-  });
+  // The chain as verified ends in our root; the handshake only has what the peer sent.
+  std::vector<ca::certificate> verified = result.peer_chain;
+  if (result.ok() && !result.peer_chain.empty()) {
+    auto check = ca::verify(result.peer_chain.front(), {.roots = roots, .untrusted = result.peer_chain, .name = target.host});
+    if (check.ok()) verified = check.chain;
+  }
+  verb_result out{.status = result.ok() ? success : check_failed};
+  if (o.json) {
+    nlohmann::json report = {{"url", o.url}, {"ok", result.ok()}, {"version", result.version}, {"cipher", result.cipher},
+                             {"alpn", result.alpn}, {"chain", chain_json(verified)}};
+    if (!result.ok())
+      report.update({{"error", result.message()}, {"failure", harness::to_string(result.failure.kind)},
+                     {"verify_error", result.failure.verify_error}, {"alert", result.failure.alert_received}});
+    out.out = report.dump(2) + "\n";
+  } else if (result.ok()) {
+    out.out = "verified " + ca::authority(target.host, target.port) + "\nchain:\n" + chain_text(verified) +
+              "version: " + result.version + "\ncipher: " + result.cipher +
+              "\nalpn: " + (result.alpn.empty() ? "(none)" : result.alpn) + "\n";
+  } else {
+    out.err = "tlsfix probe: " + o.url + ": " + result.message() + "\n";
+    if (!result.peer_chain.empty()) out.err += "the server sent:\n" + chain_text(result.peer_chain);
+  }
+  return out;
 }
 
 }  // namespace tlsfix::cli

@@ -10,12 +10,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <iostream>
 #include <optional>
 
-#include "cli.hpp"
 #include "names.hpp"
 #include "serving.hpp"
+#include "tlsfix/ca/files.hpp"
+#include "verbs.hpp"
 #include "tlsfix/error.hpp"
 
 namespace tlsfix::cli {
@@ -88,54 +88,34 @@ harness::http_response forward(const harness::http_request& req, const tcp::endp
 
 }  // namespace
 
-void add_proxy(CLI::App& app, int& status) {
-  struct options {
-    std::string service, to;
-    std::optional<std::string> dir, ca_out;
-    std::vector<std::string> allow_names;
-    std::optional<std::uint16_t> port;
-    serving_options serving;
-  };
-  auto o = std::make_shared<options>();
-  auto* cmd = app.add_subcommand("proxy", "HTTPS by name in front of a plaintext dev server on loopback");
-  cmd->footer("Example:\n  tlsfix proxy --service app.test.local --to 127.0.0.1:8080 --port 8443 --ca-out app-ca.crt\n"
-              "  curl --cacert app-ca.crt --resolve app.test.local:8443:127.0.0.1 https://app.test.local:8443/\n"
-              "Without --dir a fresh CA is made for this run; its root goes to --ca-out (or a temporary file, printed).");
-  cmd->add_option("--service", o->service, "The name clients dial")->required();
-  cmd->add_option("--to", o->to, "The plaintext upstream, ADDRESS:PORT on loopback")->required();
-  cmd->add_option("--port", o->port, "Loopback port (default: any free port)");
-  cmd->add_option("--dir", o->dir, "Serve this tlsfix directory's certificate for --service instead of a fresh CA's");
-  cmd->add_option("--ca-out", o->ca_out, "Write the fresh root here (never overwritten)")->excludes("--dir");
-  cmd->add_option("--allow-name", o->allow_names, "Let the fresh CA vouch for a name outside the test domains")->excludes("--dir");
-  add_serving_flags(cmd, o->serving);
-  cmd->callback([o, &status] {
-    auto upstream = parse_upstream(o->to);
-    std::optional<ca::issued_cert> identity;
-    std::optional<ca::temp_file> temp_root;
-    std::string ca_line;
-    if (o->dir) {
-      auto dir = tlsfix_dir::open(*o->dir);
-      identity = identity_from_dir(dir, o->service);
-      ca_line = "ca: " + dir.ca_file().string() + "\n";
+int proxy(const proxy_options& o, std::ostream& out, std::ostream& err) {
+  if (o.dir && (o.ca_out || !o.allow_names.empty()))
+    throw tlsfix::error(o.ca_out ? "--ca-out" : "--allow-name", "is for the fresh CA made without --dir; --dir serves that directory's certificate");
+  auto upstream = parse_upstream(o.to);
+  std::optional<ca::issued_cert> identity;
+  std::optional<ca::temp_file> temp_root;
+  std::string ca_line;
+  if (o.dir) {
+    auto dir = tlsfix_dir::open(*o.dir);
+    identity = identity_from_dir(dir, o.service);
+    ca_line = "ca: " + dir.ca_file().string() + "\n";
+  } else {
+    check_service_name(o.service, "--service");
+    name_policy{o.allow_names}.check(o.service, "--service");
+    auto authority = ca::certificate_authority::create({.permitted_names = o.allow_names});
+    identity = authority.issue(o.service);
+    if (o.ca_out) {
+      ca::write_file(*o.ca_out, authority.root().to_pem(), ca::file_mode::public_read);
+      ca_line = "ca: " + *o.ca_out + "\n";
     } else {
-      check_service_name(o->service, "--service");
-      name_policy{o->allow_names}.check(o->service, "--service");
-      auto authority = ca::certificate_authority::create({.permitted_names = o->allow_names});
-      identity = authority.issue(o->service);
-      if (o->ca_out) {
-        ca::write_file(*o->ca_out, authority.root().to_pem(), ca::file_mode::public_read);
-        ca_line = "ca: " + *o->ca_out + "\n";
-      } else {
-        temp_root.emplace(authority.root().to_pem(), "ca.crt");
-        ca_line = "ca: " + temp_root->path().string() + " (removed when the proxy stops)\n";
-      }
+      temp_root.emplace(authority.root().to_pem(), "ca.crt");
+      ca_line = "ca: " + temp_root->path().string() + " (removed when the proxy stops)\n";
     }
-    std::string shown = o->to;
-    serve([&] { return harness::tls_server::start(
-        *identity, [upstream, shown](const harness::http_request& req) { return forward(req, upstream, shown); },
-        {.port = o->port.value_or(0)}); }, ca_line + "upstream: http://" + shown + "\n", o->serving);
-    status = success;
-  });
+  }
+  std::string shown = o.to;
+  harness::http_handler forward_all = [upstream, shown](const harness::http_request& req) { return forward(req, upstream, shown); };
+  return run_server([&] { return harness::tls_server::start(*identity, forward_all, {.port = o.port.value_or(0)}); },
+                    ca_line + "upstream: http://" + shown + "\n", o.serving, out, err);
 }
 
 }  // namespace tlsfix::cli

@@ -5,11 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
-
 #include <cerrno>
 #include <cstring>
-#include <iostream>
+#include <ostream>
 
 #include "tlsfix/ca/names.hpp"
 #include "tlsfix/error.hpp"
@@ -30,12 +28,6 @@ ca::issued_cert identity_from_dir(const tlsfix_dir& dir, const std::string& serv
   } catch (const tlsfix::error& e) {
     throw e.within(chain.string() + " with " + key.string());
   }
-}
-
-void add_serving_flags(CLI::App* cmd, serving_options& o) {
-  cmd->add_flag("--background", o.background,
-                "Return once listening, printing only the URL; the server runs on until SIGTERM");
-  cmd->add_option("--pid-file", o.pid_file, "Write the server's process id here once it listens (removed when it stops)");
 }
 
 namespace {
@@ -95,7 +87,8 @@ void write_pid_file(const serving_options& o) {
 
 }  // namespace
 
-void serve(const std::function<harness::tls_server()>& start, const std::string& extra, const serving_options& o) {
+int run_server(const std::function<harness::tls_server()>& start, const std::string& extra, const serving_options& o,
+               std::ostream& out, std::ostream& err) {
   // Before any thread starts, so that every server thread inherits the mask and sigwait() below
   // is the only place these signals arrive.
   sigset_t set = stop_signals();
@@ -104,16 +97,16 @@ void serve(const std::function<harness::tls_server()>& start, const std::string&
   if (!o.background) {
     auto server = start();
     write_pid_file(o);
-    std::cout << server.url() << "\n" << extra << std::flush;
+    out << server.url() << "\n" << extra << std::flush;
     int signal_number = wait_and_close(server, o);
-    std::cout << "tlsfix: stopped (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
-    return;
+    out << "tlsfix: stopped (" << (signal_number == SIGINT ? "SIGINT" : "SIGTERM") << ")\n";
+    return success;
   }
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw tlsfix::error(std::string("--background: cannot create a pipe: ") + std::strerror(errno));
-  std::cout.flush();
-  std::cerr.flush();
+  out.flush();
+  err.flush();
   pid_t child = ::fork();
   if (child < 0) throw tlsfix::error(std::string("--background: cannot fork: ") + std::strerror(errno));
   if (child == 0) {
@@ -134,8 +127,9 @@ void serve(const std::function<harness::tls_server()>& start, const std::string&
     ::waitpid(child, &status, 0);
     throw tlsfix::error(said.starts_with("error: ") ? said.substr(7) : "the background server exited before listening");
   }
-  std::cout << said << "\n" << std::flush;
-  std::cerr << extra << std::flush;
+  out << said << "\n" << std::flush;
+  err << extra << std::flush;
+  return success;
 }
 
 }  // namespace tlsfix::cli

@@ -7,22 +7,14 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "support.hpp"
 #include "tlsfix/ca.hpp"
-
-extern char** environ;
 
 namespace {
 
@@ -33,65 +25,12 @@ using ::testing::HasSubstr;
 constexpr const char* kHost = "service.test.local";
 constexpr const char* kIp = "127.0.0.1";
 
-struct tool_run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr interleaved, as a person at a terminal would see them
-};
+using tool_run = tlsfix::test::run_result;
 
-// Shows the command and what it printed whenever an expectation on the run fails.
-std::ostream& operator<<(std::ostream& out, const tool_run& run) {
-  return out << "exit " << run.exit_code << ", output:\n" << run.output;
-}
+bool on_path(const std::string& tool) { return tlsfix::test::have_program(tool); }
 
-bool on_path(const std::string& tool) {
-  const char* path = std::getenv("PATH");
-  if (path == nullptr) return false;
-  std::string dirs = path;
-  for (size_t start = 0; start <= dirs.size();) {
-    size_t end = dirs.find(':', start);
-    if (end == std::string::npos) end = dirs.size();
-    fs::path candidate = fs::path(dirs.substr(start, end - start)) / tool;
-    if (::access(candidate.c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
-// posix_spawnp, not system(): arguments reach the tool exactly as given, with no shell to quote for.
-tool_run run(const std::vector<std::string>& args) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  std::vector<char*> argv;
-  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int spawned = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(fds[1]);
-  tool_run result;
-  if (spawned != 0) {
-    ::close(fds[0]);
-    throw std::runtime_error("posix_spawnp " + args[0] + ": " + std::strerror(spawned));
-  }
-  char buffer[4096];
-  for (;;) {
-    ssize_t n = ::read(fds[0], buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    result.output.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return result;
-}
+// Arguments reach the tool exactly as given, with no shell to quote for.
+tool_run run(const std::vector<std::string>& args) { return tlsfix::test::run(args); }
 
 // A leaf that tlsfix's issuer would refuse to make: a name outside the root's constraints, signed
 // with the root's own key through raw OpenSSL calls.
@@ -184,22 +123,22 @@ class Interop : public ::testing::Test {
 };
 
 void expect_openssl_ok(const tool_run& r) {
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr(": OK")) << r;
 }
 
 void expect_certtool_ok(const tool_run& r) {
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("Chain verification output: Verified. The certificate is trusted.")) << r;
 }
 
 void expect_openssl_fails(const tool_run& r, const std::string& reason) {
-  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_NE(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr(reason)) << r;
 }
 
 void expect_certtool_fails(const tool_run& r, const std::string& reason) {
-  EXPECT_NE(r.exit_code, 0) << r;
+  EXPECT_NE(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("The certificate is NOT trusted.")) << r;
   EXPECT_THAT(r.output, HasSubstr(reason)) << r;
 }
@@ -310,18 +249,18 @@ TEST_F(Interop, OpensslReadsPkcs12WithoutLegacyProvider) {
   auto p12 = write("leaf.p12", leaf.pkcs12("s3cret-pass"), ca::file_mode::secret);
 
   auto info = run({"openssl", "pkcs12", "-info", "-noout", "-passin", "pass:s3cret-pass", "-in", p12});
-  EXPECT_EQ(info.exit_code, 0) << info;
+  EXPECT_EQ(info.exit_status, 0) << info;
   EXPECT_THAT(info.output, HasSubstr("MAC: sha256")) << info;
   EXPECT_THAT(info.output, HasSubstr("PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC")) << info;
   EXPECT_THAT(info.output, HasSubstr("Shrouded Keybag: PBES2, PBKDF2, AES-256-CBC")) << info;
   EXPECT_THAT(info.output, ::testing::Not(HasSubstr("RC2"))) << info;
 
   auto certs = run({"openssl", "pkcs12", "-nokeys", "-passin", "pass:s3cret-pass", "-in", p12});
-  EXPECT_EQ(certs.exit_code, 0) << certs;
+  EXPECT_EQ(certs.exit_status, 0) << certs;
   EXPECT_EQ(ca::certificate::chain_from_pem(certs.output).size(), 2u) << certs;
 
   auto wrong = run({"openssl", "pkcs12", "-info", "-noout", "-passin", "pass:wrong", "-in", p12});
-  EXPECT_NE(wrong.exit_code, 0) << wrong;
+  EXPECT_NE(wrong.exit_status, 0) << wrong;
   EXPECT_THAT(wrong.output, HasSubstr("Mac verify error: invalid password?")) << wrong;
 }
 
@@ -335,7 +274,7 @@ TEST_F(Interop, OpensslVerifiesCrlSignatureAgainstIssuer) {
   auto stranger = write("stranger.pem", impostor.root().to_pem());
 
   auto good = run({"openssl", "crl", "-noout", "-in", crl, "-CAfile", issuer});
-  EXPECT_EQ(good.exit_code, 0) << good;
+  EXPECT_EQ(good.exit_status, 0) << good;
   EXPECT_THAT(good.output, HasSubstr("verify OK")) << good;
 
   auto bad = run({"openssl", "crl", "-noout", "-in", crl, "-CAfile", stranger});

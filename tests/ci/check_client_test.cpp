@@ -53,7 +53,7 @@ constexpr auto slow = std::chrono::seconds(240);
 TEST(CliCheckClientTest, CurlWithItsCaAndResolvePasses) {
   if (!test::have_program("curl")) GTEST_SKIP() << "curl not installed";
   auto r = tlsfix_cli(check_client({}, curl_with_resolve), {}, slow);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("PASS: 0 of "));
 }
 
@@ -62,12 +62,12 @@ TEST(CliCheckClientTest, CurlInsecureIsCaughtInTheTableAndTheJson) {
   auto insecure = curl_with_resolve;
   insecure.insert(insecure.begin() + 1, "-k");
   auto table = tlsfix_cli(check_client({}, insecure), {}, slow);
-  EXPECT_EQ(table.exit_code, 2) << table.output;
+  EXPECT_EQ(table.exit_status, 2) << table.output;
   for (const char* entry : {"expired", "wrong-host", "self-signed"})
     EXPECT_THAT(table.output, ::testing::ContainsRegex(std::string("\n") + entry + " +reject +accepted +FAIL")) << table.output;
 
   auto json = tlsfix_cli(check_client({"--json"}, insecure), {}, slow);
-  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.exit_status, 2);
   auto report = nlohmann::json::parse(json.output);
   EXPECT_EQ(report["passed"], false);
   EXPECT_THAT(failed_entries(report), ::testing::IsSupersetOf({"expired", "wrong-host", "self-signed", "untrusted-root", "system-store"}));
@@ -77,7 +77,7 @@ TEST(CliCheckClientTest, CurlInsecureIsCaughtInTheTableAndTheJson) {
 TEST(CliCheckClientTest, JsonHasOneRowPerCatalogEntry) {
   if (!test::have_program("curl")) GTEST_SKIP() << "curl not installed";
   auto r = tlsfix_cli(check_client({"--json"}, curl_with_resolve), {}, slow);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_status, 0) << r.output;
   auto report = nlohmann::json::parse(r.output);  // throws, failing the test, on anything but JSON
   std::vector<std::string> rows;
   for (const auto& row : report["rows"]) {
@@ -96,10 +96,10 @@ TEST(CliCheckClientTest, JsonHasOneRowPerCatalogEntry) {
 TEST(CliCheckClientTest, PythonWithoutHostnameCheckIsCaughtOnNameEntriesOnly) {
   if (!test::have_program("python3")) GTEST_SKIP() << "python3 not installed";
   auto strict = tlsfix_cli(check_client({"--json"}, {"python3", "-c", python_client, "{ca}", "{host}", "{port}", "strict"}), {}, slow);
-  EXPECT_EQ(strict.exit_code, 0) << strict.output;
+  EXPECT_EQ(strict.exit_status, 0) << strict.output;
   auto careless =
       tlsfix_cli(check_client({"--json"}, {"python3", "-c", python_client, "{ca}", "{host}", "{port}", "no-hostname-check"}), {}, slow);
-  EXPECT_EQ(careless.exit_code, 2) << careless.output;
+  EXPECT_EQ(careless.exit_status, 2) << careless.output;
   EXPECT_THAT(failed_entries(nlohmann::json::parse(careless.output)),
               ::testing::UnorderedElementsAreArray({"wrong-host", "wildcard-too-deep", "ip-not-in-san"}));
 }
@@ -107,9 +107,9 @@ TEST(CliCheckClientTest, PythonWithoutHostnameCheckIsCaughtOnNameEntriesOnly) {
 // curl given no --resolve finds every name through nss_wrapper, as an unmodified program would.
 TEST(CliCheckClientTest, UnmodifiedCurlResolvesThroughNssWrapper) {
   if (!test::have_program("curl")) GTEST_SKIP() << "curl not installed";
-  if (!fs::exists("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")) GTEST_SKIP() << "libnss-wrapper not installed";
+  if (auto missing = nss_wrapper_missing(); !missing.empty()) GTEST_SKIP() << missing;
   auto r = tlsfix_cli(check_client({}, {"curl", "-sS", "--max-time", "10", "--cacert", "{ca}", "{url}"}), {}, slow);
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("PASS: 0 of "));
 }
 
@@ -121,7 +121,7 @@ TEST(CliCheckClientTest, PlaceholdersAndEnvironment) {
                                                 " $([ \"$SSL_CERT_FILE\" != \"$3\" ] && echo decoy-ok)\"; exit 1",
                                                 "{url}", "{host}", "{port}", "{ca}", "{crl}"}),
                       {}, slow);
-  ASSERT_EQ(r.exit_code, 2) << r.output;  // an always-failing client passes no positive control
+  ASSERT_EQ(r.exit_status, 2) << r.output;  // an always-failing client passes no positive control
   auto report = nlohmann::json::parse(r.output);
   std::string detail;
   for (const auto& row : report["rows"])
@@ -138,7 +138,7 @@ TEST(CliCheckClientTest, HungClientIsKilledAtTheTimeout) {
   auto r = tlsfix_cli(check_client({"--json", "--timeout", "1s"}, {"sh", "-c", "case \"$0\" in expired.*) sleep 30; true;; esac; exit 1", "{host}"}),
                       {}, slow);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20)) << "the shell's child was not killed";
-  ASSERT_EQ(r.exit_code, 2) << r.output;
+  ASSERT_EQ(r.exit_status, 2) << r.output;
   auto report = nlohmann::json::parse(r.output);
   for (const auto& row : report["rows"])
     if (row["entry"] == "expired") {
@@ -150,13 +150,13 @@ TEST(CliCheckClientTest, HungClientIsKilledAtTheTimeout) {
 // A program that cannot be started would "reject" every impostor: it is a usage error, not a pass.
 TEST(CliCheckClientTest, MissingProgramIsAUsageError) {
   auto r = tlsfix_cli(check_client({}, {"no-such-client-tlsfix", "{url}"}));
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("tlsfix check-client: cannot start no-such-client-tlsfix: not an executable file or not found on PATH"));
   auto bad_timeout = tlsfix_cli(check_client({"--timeout", "soon"}, {"true"}));
-  EXPECT_EQ(bad_timeout.exit_code, 1);
+  EXPECT_EQ(bad_timeout.exit_status, 1);
   EXPECT_THAT(bad_timeout.output, HasSubstr("--timeout: 'soon' is not a duration"));
   auto help = tlsfix_cli({"check-client", "--help"});
-  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.exit_status, 0);
   EXPECT_THAT(help.output, ::testing::AllOf(HasSubstr("tlsfix check-client -- curl -sS --cacert {ca} --resolve {host}:{port}:127.0.0.1 {url}"),
                                             HasSubstr("{crl}"), HasSubstr("NSS_WRAPPER_HOSTS"), HasSubstr("DECOY")));
 }

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tlsfix/error.hpp"
+
 namespace tlsfix::cli_test {
 
 test::run_result tlsfix_cli(std::vector<std::string> args, const test::environment& env, std::chrono::milliseconds timeout) {
@@ -43,6 +45,15 @@ background_server::~background_server() {
   while (::kill(p, 0) == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ::kill(p, SIGKILL);
+}
+
+std::string nss_wrapper_missing() {
+  try {
+    cli::find_nss_wrapper();
+    return {};
+  } catch (const tlsfix::error& e) {
+    return e.what();
+  }
 }
 
 std::string slurp(const fs::path& path) {

@@ -2,7 +2,7 @@
 // for a server it started to print its URL.
 //
 //   auto r = tlsfix_cli({"init", (dir / "tls").string(), "--service", "service.test.local"});
-//   ASSERT_EQ(r.exit_code, 0) << r.output;
+//   ASSERT_EQ(r.exit_status, 0) << r.output;
 //   auto m = read_json(dir / "tls" / "manifest.json");
 #pragma once
 
@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "process.hpp"
+#include "support.hpp"
 
 namespace tlsfix::cli_test {
 
@@ -45,6 +45,10 @@ class background_server {
   fs::path pid_file_;
 };
 
+// Why nss_wrapper cannot be used here, found the way the CLI finds it (cli::find_nss_wrapper), or
+// empty when it can: tests that need it skip with this reason.
+std::string nss_wrapper_missing();
+
 std::string slurp(const fs::path& path);
 nlohmann::json read_json(const fs::path& path);
 // Permission bits, e.g. 0600.
@@ -64,9 +68,9 @@ class InitDirectoriesTest : public ::testing::Test {
     std::vector<std::string> args{"init", dir().string(), "--service", service};
     args.insert(args.end(), extra_init_args.begin(), extra_init_args.end());
     auto r = tlsfix_cli(args);
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_status, 0) << r.output;
     r = tlsfix_cli({"init", other().string(), "--service", service});
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_status, 0) << r.output;
   }
   static void TearDownTestSuite() {
     delete tmp_;

@@ -48,26 +48,26 @@ class CliInteropTest : public InitDirectoriesTest {
 
   static void expect_all_verify(std::uint16_t port, const std::string& body) {
     auto r = connect_all(port, dir() / "ca.crt");
-    EXPECT_EQ(r.curl.exit_code, 0) << r.curl.output;
+    EXPECT_EQ(r.curl.exit_status, 0) << r.curl.output;
     EXPECT_EQ(r.curl.output, body);
-    EXPECT_EQ(r.openssl.exit_code, 0) << r.openssl.output;
+    EXPECT_EQ(r.openssl.exit_status, 0) << r.openssl.output;
     EXPECT_THAT(r.openssl.output, HasSubstr("Verify return code: 0 (ok)"));
-    EXPECT_EQ(r.gnutls.exit_code, 0) << r.gnutls.output;
+    EXPECT_EQ(r.gnutls.exit_status, 0) << r.gnutls.output;
     EXPECT_THAT(r.gnutls.output, HasSubstr("The certificate is trusted"));
-    EXPECT_EQ(r.python.exit_code, 0) << r.python.output;
+    EXPECT_EQ(r.python.exit_status, 0) << r.python.output;
     EXPECT_THAT(r.python.output, HasSubstr("python verified TLSv1.3"));
   }
 
   // The negative control: a root from another init is no root of this server.
   static void expect_all_reject_other_root(std::uint16_t port) {
     auto r = connect_all(port, other() / "ca.crt");
-    EXPECT_EQ(r.curl.exit_code, 60) << r.curl.output;
+    EXPECT_EQ(r.curl.exit_status, 60) << r.curl.output;
     EXPECT_THAT(r.curl.output, HasSubstr("unable to get local issuer certificate"));
-    EXPECT_NE(r.openssl.exit_code, 0);
+    EXPECT_NE(r.openssl.exit_status, 0);
     EXPECT_THAT(r.openssl.output, HasSubstr("unable to get local issuer certificate"));
-    EXPECT_NE(r.gnutls.exit_code, 0);
+    EXPECT_NE(r.gnutls.exit_status, 0);
     EXPECT_THAT(r.gnutls.output, HasSubstr("The certificate is NOT trusted"));
-    EXPECT_NE(r.python.exit_code, 0);
+    EXPECT_NE(r.python.exit_status, 0);
     EXPECT_THAT(r.python.output, HasSubstr("CERTIFICATE_VERIFY_FAILED"));
   }
 };
@@ -100,7 +100,7 @@ TEST_F(CliInteropTest, NginxServesFullchainAndKey) {
   auto args = curl(dir() / "ca.crt", name, mtls_port);
   args.insert(args.begin() + 1, {"--cert", (worker / "fullchain.pem").string(), "--key", (worker / "key.pem").string()});
   auto with_cert = test::run(args);
-  EXPECT_EQ(with_cert.exit_code, 0) << with_cert.output;
+  EXPECT_EQ(with_cert.exit_status, 0) << with_cert.output;
   EXPECT_THAT(with_cert.output, HasSubstr("hello O=tlsfix"));
   auto without = test::run(curl(dir() / "ca.crt", name, mtls_port));
   EXPECT_THAT(without.output, HasSubstr("No required SSL certificate was sent"));
@@ -114,7 +114,7 @@ TEST_F(CliInteropTest, NginxServesFullchainAndKey) {
   std::string mtls_url = "https://" + name + ":" + std::to_string(mtls_port) + "/";
   auto probe = tlsfix_cli({"probe", mtls_url, "--ca", (dir() / "ca.crt").string(), "--cert", (worker / "fullchain.pem").string(),
                            "--key", (worker / "key.pem").string()});
-  EXPECT_EQ(probe.exit_code, 0) << probe.output;
+  EXPECT_EQ(probe.exit_status, 0) << probe.output;
 }
 
 TEST_F(CliInteropTest, HaproxyServesTheCombinedPem) {

@@ -26,30 +26,30 @@ class CliServeTest : public InitDirectoriesTest {
 };
 
 TEST_F(CliServeTest, RunResolvesNamesAndTrustsTheCaWithoutFlags) {
-  if (!fs::exists("/usr/lib/x86_64-linux-gnu/libnss_wrapper.so")) GTEST_SKIP() << "libnss-wrapper not installed";
+  if (auto missing = nss_wrapper_missing(); !missing.empty()) GTEST_SKIP() << missing;
   auto serve = tlsfix_child({"serve", dir().string(), "--service", name});  // any free port, printed
   auto served = wait_for_line(serve, "https://" + name + ":");
   ASSERT_FALSE(served.empty()) << serve.stop();
   std::string url = served + "hello";
 
   auto r = tlsfix_cli({"run", dir().string(), "--", "curl", "-sS", "--max-time", "10", url});
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_status, 0) << r.output;
   EXPECT_EQ(r.output, "tlsfix serve: " + name + " GET /hello\n");
   auto python = tlsfix_cli({"run", dir().string(), "--", "python3", "-c",
                             "import urllib.request; print(urllib.request.urlopen('" + url + "').read().decode(), end='')"});
-  EXPECT_EQ(python.exit_code, 0) << python.output;
+  EXPECT_EQ(python.exit_status, 0) << python.output;
   EXPECT_EQ(python.output, r.output);
 
   // Without run, the name does not resolve; under another directory, the root is wrong.
   auto bare = test::run({"curl", "-sS", "--max-time", "10", url});
-  EXPECT_EQ(bare.exit_code, 6) << bare.output;
+  EXPECT_EQ(bare.exit_status, 6) << bare.output;
   auto wrong_root = tlsfix_cli({"run", other().string(), "--", "curl", "-sS", "--max-time", "10", url});
-  EXPECT_EQ(wrong_root.exit_code, 60) << wrong_root.output;
+  EXPECT_EQ(wrong_root.exit_status, 60) << wrong_root.output;
   EXPECT_THAT(wrong_root.output, HasSubstr("unable to get local issuer certificate"));
 
-  EXPECT_EQ(tlsfix_cli({"run", dir().string(), "--", "sh", "-c", "exit 7"}).exit_code, 7);
+  EXPECT_EQ(tlsfix_cli({"run", dir().string(), "--", "sh", "-c", "exit 7"}).exit_status, 7);
   auto missing = tlsfix_cli({"run", dir().string(), "--", "no-such-program-tlsfix"});
-  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_EQ(missing.exit_status, 127);
   EXPECT_THAT(missing.output, HasSubstr("cannot start no-such-program-tlsfix"));
   serve.stop();
 }
@@ -61,27 +61,27 @@ TEST_F(CliServeTest, ProbeReportsTheVerifiedChainOrTheReason) {
   auto port = url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2);
 
   auto ok = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
-  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.exit_status, 0) << ok.output;
   EXPECT_THAT(ok.output, AllOf(HasSubstr("verified " + name + ":" + port), HasSubstr("version: TLSv1.3"), HasSubstr("cipher: TLS_"),
                                HasSubstr("alpn: (none)"), HasSubstr("  1 subject: CN=tlsfix test CA")));
   auto json = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string(), "--json",
                           "--resolve", name + ":" + port + ":127.0.0.1"});
-  ASSERT_EQ(json.exit_code, 0) << json.output;
+  ASSERT_EQ(json.exit_status, 0) << json.output;
   auto result = nlohmann::json::parse(json.output);
   EXPECT_EQ(result["ok"], true);
   EXPECT_EQ(result["chain"].size(), 2u) << "leaf and the root it chains to";
 
   auto foreign = tlsfix_cli({"probe", url, "--ca", (other() / "ca.crt").string()});
-  EXPECT_EQ(foreign.exit_code, 2);
+  EXPECT_EQ(foreign.exit_status, 2);
   EXPECT_THAT(foreign.output, HasSubstr("unable to get local issuer certificate"));
   auto by_ip = tlsfix_cli({"probe", "https://127.0.0.1:" + port + "/", "--ca", (dir() / "ca.crt").string()});
-  EXPECT_EQ(by_ip.exit_code, 2);
+  EXPECT_EQ(by_ip.exit_status, 2);
   EXPECT_THAT(by_ip.output, HasSubstr("IP address mismatch"));
   auto off_machine = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string(), "--resolve", name + ":" + port + ":192.0.2.1"});
-  EXPECT_EQ(off_machine.exit_code, 1);
+  EXPECT_EQ(off_machine.exit_status, 1);
   EXPECT_THAT(off_machine.output, HasSubstr("is not a loopback address"));
   auto not_https = tlsfix_cli({"probe", "http://" + name + "/", "--ca", (dir() / "ca.crt").string()});
-  EXPECT_EQ(not_https.exit_code, 1);
+  EXPECT_EQ(not_https.exit_status, 1);
   EXPECT_THAT(not_https.output, HasSubstr("URL: 'http://" + name + "/' must start with https://"));
   serve.stop();
 }
@@ -94,12 +94,12 @@ TEST_F(CliServeTest, ServeRestartsOnItsPortRightAfterAProbe) {
   ASSERT_FALSE(url.empty()) << first.stop();
   auto port = url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2);
   auto probe = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
-  ASSERT_EQ(probe.exit_code, 0) << probe.output;
+  ASSERT_EQ(probe.exit_status, 0) << probe.output;
   first.stop();
 
   auto again = tlsfix_child({"serve", dir().string(), "--service", name, "--port", port});
   EXPECT_EQ(wait_for_line(again, "https://"), url) << again.stop();
-  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_code, 0);
+  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_status, 0);
   again.stop();
 }
 
@@ -112,21 +112,21 @@ TEST_F(CliServeTest, ServeInTheBackgroundPrintsItsUrlAndStopsByItsPid) {
   background_server server(pid_file);
   auto r = tlsfix_cli({"serve", dir().string(), "--service", name, "--background", "--pid-file", pid_file.string()},
                       {}, std::chrono::seconds(10));
-  ASSERT_EQ(r.exit_code, 0) << r;
+  ASSERT_EQ(r.exit_status, 0) << r;
   ASSERT_FALSE(r.timed_out) << "the server kept the caller's output open";
   ASSERT_THAT(r.output, ::testing::MatchesRegex("https://service\\.test\\.local:[0-9]+/\n"));
   std::string url = r.output.substr(0, r.output.size() - 1);
   pid_t pid = server.pid();
   ASSERT_GT(pid, 1);
   auto probe = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()});
-  EXPECT_EQ(probe.exit_code, 0) << probe.output;
+  EXPECT_EQ(probe.exit_status, 0) << probe.output;
 
   ASSERT_EQ(::kill(pid, SIGTERM), 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (fs::exists(pid_file) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(fs::exists(pid_file)) << "removed when the server stops";
-  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_code, 2) << "nothing listens any more";
+  EXPECT_EQ(tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string()}).exit_status, 2) << "nothing listens any more";
 }
 
 TEST_F(CliServeTest, ServeInTheBackgroundReportsWhyItCouldNotStart) {
@@ -134,14 +134,14 @@ TEST_F(CliServeTest, ServeInTheBackgroundReportsWhyItCouldNotStart) {
   auto missing = tmp / "no-such-dir" / "serve.pid";
   auto r = tlsfix_cli({"serve", dir().string(), "--service", name, "--background", "--pid-file", missing.string()},
                       {}, std::chrono::seconds(10));
-  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.exit_status, 1) << r;
   EXPECT_THAT(r.output, AllOf(HasSubstr("tlsfix serve: " + missing.string()), HasSubstr("No such file or directory")));
 
   auto proxy_pid = tmp / "proxy.pid";
   background_server background_proxy(proxy_pid);
   auto proxy = tlsfix_cli({"proxy", "--service", name, "--to", "127.0.0.1:9", "--background", "--pid-file",
                            proxy_pid.string()}, {}, std::chrono::seconds(10));
-  ASSERT_EQ(proxy.exit_code, 0) << proxy;
+  ASSERT_EQ(proxy.exit_status, 0) << proxy;
   // The URL on stdout, the CA and upstream lines on stderr (interleaved here).
   EXPECT_THAT(proxy.output, AllOf(HasSubstr("https://service.test.local:"), HasSubstr("upstream: http://127.0.0.1:9")));
   EXPECT_GT(background_proxy.pid(), 1);
@@ -157,8 +157,8 @@ TEST_F(CliServeTest, ServeAndProxyServeTheCertificateOnDisk) {
   ASSERT_FALSE(serial.is_null());
   auto served_serial = [&](const std::string& url) {
     auto r = tlsfix_cli({"probe", url, "--ca", (dir() / "ca.crt").string(), "--json"});
-    EXPECT_EQ(r.exit_code, 0) << r.output;
-    return r.exit_code == 0 ? nlohmann::json::parse(r.output)["chain"][0]["serial"] : nlohmann::json();
+    EXPECT_EQ(r.exit_status, 0) << r.output;
+    return r.exit_status == 0 ? nlohmann::json::parse(r.output)["chain"][0]["serial"] : nlohmann::json();
   };
   ASSERT_FALSE(fs::exists(dir() / "ca.key"));
   auto serve = tlsfix_child({"serve", dir().string(), "--service", name});
@@ -174,7 +174,7 @@ TEST_F(CliServeTest, ServeAndProxyServeTheCertificateOnDisk) {
   proxy.stop();
 
   auto r = tlsfix_cli({"serve", dir().string(), "--service", "ghost.test.local"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_status, 1);
   EXPECT_THAT(r.output, HasSubstr("--service: 'ghost.test.local' is not in"));
 }
 
@@ -186,22 +186,22 @@ TEST_F(CliServeTest, ProbePresentsAClientCertificateToServeWithClientAuth) {
 
   auto ok = tlsfix_cli({"probe", url, "--ca", ca.string(), "--cert", (worker / "fullchain.pem").string(), "--key",
                         (worker / "key.pem").string()});
-  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.exit_status, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("verified " + name));
   auto anonymous = tlsfix_cli({"probe", url, "--ca", ca.string()});
-  EXPECT_EQ(anonymous.exit_code, 2) << anonymous.output;
+  EXPECT_EQ(anonymous.exit_status, 2) << anonymous.output;
   // 116 is certificate_required, which the harness names itself (OpenSSL 3.0 has no text for it).
   EXPECT_THAT(anonymous.output, HasSubstr("peer sent alert: certificate required"));
   auto foreign = tlsfix_cli({"probe", url, "--ca", ca.string(), "--cert", (other() / name / "fullchain.pem").string(), "--key",
                              (other() / name / "key.pem").string()});
-  EXPECT_EQ(foreign.exit_code, 2) << foreign.output << "another directory's identity is no client of this one";
+  EXPECT_EQ(foreign.exit_status, 2) << foreign.output << "another directory's identity is no client of this one";
   auto mismatched = tlsfix_cli({"probe", url, "--ca", ca.string(), "--cert", (worker / "fullchain.pem").string(), "--key",
                                 (dir() / name / "key.pem").string()});
-  EXPECT_EQ(mismatched.exit_code, 1) << mismatched.output;
+  EXPECT_EQ(mismatched.exit_status, 1) << mismatched.output;
   EXPECT_THAT(mismatched.output, HasSubstr("--cert " + (worker / "fullchain.pem").string() + " with --key"));
   auto half = tlsfix_cli({"probe", url, "--ca", ca.string(), "--cert", (worker / "fullchain.pem").string()});
-  EXPECT_EQ(half.exit_code, 1);
-  EXPECT_THAT(half.output, HasSubstr("--cert requires --key"));
+  EXPECT_EQ(half.exit_status, 1);
+  EXPECT_THAT(half.output, HasSubstr("--cert: requires --key"));
   serve.stop();
 }
 
@@ -220,13 +220,13 @@ TEST_F(CliServeTest, ProxyPutsVerifiedTlsInFrontOfAPlaintextServer) {
   ASSERT_FALSE(wait_for_line(proxy, "upstream:").empty()) << proxy.stop();
 
   auto r = test::run(curl(ca, "app.test.local", port, "/index.txt"));
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_status, 0) << r.output;
   EXPECT_EQ(r.output, "plaintext dev server\n");
   auto args = curl(ca, "app.test.local", port, "/missing");
   args.insert(args.begin() + 1, {"-o", "/dev/null", "-w", "%{http_code}"});
   EXPECT_EQ(test::run(args).output, "404") << "upstream statuses pass through";
   auto foreign = test::run(curl(other() / "ca.crt", "app.test.local", port, "/index.txt"));
-  EXPECT_EQ(foreign.exit_code, 60) << foreign.output;
+  EXPECT_EQ(foreign.exit_status, 60) << foreign.output;
 
   upstream.stop();
   args = curl(ca, "app.test.local", port, "/index.txt");
@@ -238,7 +238,7 @@ TEST_F(CliServeTest, ProxyPutsVerifiedTlsInFrontOfAPlaintextServer) {
   proxy.stop();
 
   auto off_machine = tlsfix_cli({"proxy", "--service", "app.test.local", "--to", "192.0.2.1:80"});
-  EXPECT_EQ(off_machine.exit_code, 1);
+  EXPECT_EQ(off_machine.exit_status, 1);
   EXPECT_THAT(off_machine.output, HasSubstr("--to: '192.0.2.1:80' is not a loopback address"));
 }
 

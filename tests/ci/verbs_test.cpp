@@ -43,7 +43,7 @@ services:
     usage: client
 )");
   auto r = tlsfix_cli({"init", dir_.string(), "--spec", spec});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_status, 0) << r.output;
   auto m = read_json(dir_ / "manifest.json");
   ASSERT_EQ(m["services"].size(), 3u);
   EXPECT_EQ(m["services"][0]["sans"], nlohmann::json({"DNS:api.test.local", "DNS:*.api.test.local", "IP:127.0.0.1", "IP:::1"}));
@@ -64,11 +64,11 @@ services:
 TEST_F(CliVerbsTest, JsonSpec) {
   auto spec = write("topology.json", R"({"services": [{"name": "db.test.local", "ips": ["127.0.0.1"], "p12_password": "pw"}]})");
   auto r = tlsfix_cli({"init", dir_.string(), "--spec", spec});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_status, 0) << r.output;
   EXPECT_TRUE(fs::exists(dir_ / "db.test.local/service.p12"));
   auto openssl = test::run({"openssl", "pkcs12", "-in", (dir_ / "db.test.local/service.p12").string(), "-passin", "pass:pw",
                             "-nokeys", "-clcerts"});
-  EXPECT_EQ(openssl.exit_code, 0) << openssl.output;
+  EXPECT_EQ(openssl.exit_status, 0) << openssl.output;
   EXPECT_THAT(openssl.output, HasSubstr("BEGIN CERTIFICATE"));
 }
 
@@ -93,22 +93,22 @@ TEST_F(CliVerbsTest, MalformedSpecsGiveLineAndColumn) {
             "outside.yaml:2:5: services[0].name: 'www.example.org' is outside the test names"},
        }) {
     auto r = tlsfix_cli({"init", dir_.string(), "--spec", write(file, text)});
-    EXPECT_EQ(r.exit_code, 1) << file;
+    EXPECT_EQ(r.exit_status, 1) << file;
     EXPECT_THAT(r.output, HasSubstr(message)) << file;
     EXPECT_FALSE(fs::exists(dir_)) << file;
   }
   auto missing = tlsfix_cli({"init", dir_.string(), "--spec", (tmp_ / "nope.yaml").string()});
-  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.exit_status, 1);
   EXPECT_THAT(missing.output, HasSubstr("nope.yaml"));
 }
 
 TEST_F(CliVerbsTest, VerifyOfflineWithTheSpecificReason) {
-  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local", "--validity", "10d"}).exit_code, 0);
-  ASSERT_EQ(tlsfix_cli({"init", (tmp_ / "other").string(), "--service", "service.test.local"}).exit_code, 0);
+  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local", "--validity", "10d"}).exit_status, 0);
+  ASSERT_EQ(tlsfix_cli({"init", (tmp_ / "other").string(), "--service", "service.test.local"}).exit_status, 0);
   std::string ca = (dir_ / "ca.crt").string(), leaf = (dir_ / "service.test.local/fullchain.pem").string();
 
   auto ok = tlsfix_cli({"verify", "--ca", ca, "--name", "service.test.local", leaf});
-  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ok.exit_status, 0) << ok.output;
   EXPECT_THAT(ok.output, AllOf(HasSubstr(": OK"), HasSubstr("DNS:service.test.local")));
 
   struct row {
@@ -126,64 +126,64 @@ TEST_F(CliVerbsTest, VerifyOfflineWithTheSpecificReason) {
     std::vector<std::string> all{"verify"};
     all.insert(all.end(), args.begin(), args.end());
     auto r = tlsfix_cli(all);
-    EXPECT_EQ(r.exit_code, 2) << reason << "\n" << r.output;
+    EXPECT_EQ(r.exit_status, 2) << reason << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr(reason));
   }
   auto json = tlsfix_cli({"verify", "--ca", ca, "--name", "other.test.local", "--json", leaf});
-  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.exit_status, 2);
   EXPECT_EQ(nlohmann::json::parse(json.output)["verify_error"], 62);  // X509_V_ERR_HOSTNAME_MISMATCH
   auto bad_time = tlsfix_cli({"verify", "--ca", ca, "--name", "service.test.local", "--at", "tomorrow", leaf});
-  EXPECT_EQ(bad_time.exit_code, 1);
+  EXPECT_EQ(bad_time.exit_status, 1);
   EXPECT_THAT(bad_time.output, HasSubstr("--at: 'tomorrow' is not an ISO-8601 time"));
 }
 
 TEST_F(CliVerbsTest, CheckExpiryListsWhatExpiresWithinTheWindow) {
   auto spec = write("t.yaml", "services:\n  - name: long.test.local\n    validity: 60d\n  - name: short.test.local\n    validity: 36h\n");
-  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--spec", spec}).exit_code, 0);
+  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--spec", spec}).exit_status, 0);
 
   auto fine = tlsfix_cli({"check-expiry", dir_.string(), "--within", "1d"});
-  EXPECT_EQ(fine.exit_code, 0) << fine.output;
+  EXPECT_EQ(fine.exit_status, 0) << fine.output;
   EXPECT_THAT(fine.output, HasSubstr("ok: 3 certificates, none expires within 1d"));
 
   auto soon = tlsfix_cli({"check-expiry", dir_.string(), "--within", "P2D"});
-  EXPECT_EQ(soon.exit_code, 2) << soon.output;
+  EXPECT_EQ(soon.exit_status, 2) << soon.output;
   EXPECT_THAT(soon.output, HasSubstr("EXPIRING short.test.local/fullchain.pem"));
   EXPECT_THAT(soon.output, ::testing::Not(HasSubstr("long.test.local")));
 
   auto json = tlsfix_cli({"check-expiry", dir_.string(), "--within", "90d", "--json"});
-  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(json.exit_status, 2);
   auto out = nlohmann::json::parse(json.output);
   EXPECT_EQ(out["expiring"], 2);
   EXPECT_EQ(out["certificates"].size(), 3u);
 
   auto bad = tlsfix_cli({"check-expiry", dir_.string(), "--within", "7 days"});
-  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.exit_status, 1);
   EXPECT_THAT(bad.output, HasSubstr("--within: '7 days' is not a duration"));
 }
 
 TEST_F(CliVerbsTest, TrustInstallIntoAnNssDatabaseAndBackOut) {
   if (!test::have_program("certutil")) GTEST_SKIP() << "certutil (libnss3-tools) not installed";
-  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local"}).exit_code, 0);
+  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local"}).exit_status, 0);
   auto db = tmp_ / "nssdb";
   auto install = tlsfix_cli({"trust", "install", "--ca", (dir_ / "ca.crt").string(), "--nss-db", db.string()});
-  ASSERT_EQ(install.exit_code, 0) << install.output;
+  ASSERT_EQ(install.exit_status, 0) << install.output;
   auto list = test::run({"certutil", "-L", "-d", "sql:" + db.string()});
   EXPECT_THAT(list.output, HasSubstr("tlsfix-"));
   EXPECT_THAT(list.output, HasSubstr("C,,"));
 
   auto uninstall = tlsfix_cli({"trust", "uninstall", "--ca", dir_.string(), "--nss-db", db.string()});
-  ASSERT_EQ(uninstall.exit_code, 0) << uninstall.output;
+  ASSERT_EQ(uninstall.exit_status, 0) << uninstall.output;
   EXPECT_THAT(test::run({"certutil", "-L", "-d", "sql:" + db.string()}).output, ::testing::Not(HasSubstr("tlsfix-")));
   auto again = tlsfix_cli({"trust", "uninstall", "--ca", dir_.string(), "--nss-db", db.string()});
-  EXPECT_EQ(again.exit_code, 1) << "removing what is not there is reported";
+  EXPECT_EQ(again.exit_status, 1) << "removing what is not there is reported";
 }
 
 // The system store is shared by everything on the machine, so the test only checks the dry run:
 // what would be copied where, and that nothing changed.
 TEST_F(CliVerbsTest, TrustSystemDryRunChangesNothing) {
-  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local"}).exit_code, 0);
+  ASSERT_EQ(tlsfix_cli({"init", dir_.string(), "--service", "service.test.local"}).exit_status, 0);
   auto r = tlsfix_cli({"trust", "install", "--ca", dir_.string(), "--system", "--dry-run"});
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_status, 0) << r.output;
   auto fingerprint = read_json(dir_ / "manifest.json")["ca"]["sha256_fingerprint"].get<std::string>();
   std::string prefix;
   for (char c : fingerprint)
@@ -194,10 +194,10 @@ TEST_F(CliVerbsTest, TrustSystemDryRunChangesNothing) {
   EXPECT_FALSE(fs::exists(anchor));
 
   auto neither = tlsfix_cli({"trust", "install", "--ca", dir_.string()});
-  EXPECT_EQ(neither.exit_code, 1);
+  EXPECT_EQ(neither.exit_status, 1);
   EXPECT_THAT(neither.output, HasSubstr("say where: --nss-db DIR or --system"));
   auto both = tlsfix_cli({"trust", "install", "--ca", dir_.string(), "--system", "--nss-db", "x"});
-  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_EQ(both.exit_status, 1);
   EXPECT_THAT(both.output, HasSubstr("excludes"));
 }
 
@@ -210,7 +210,7 @@ TEST_F(CliVerbsTest, EveryHelpShowsAnExample) {
     args.push_back("--help");
     auto r = tlsfix_cli(args);
     std::string shown = verb.empty() ? "tlsfix" : verb.back();
-    EXPECT_EQ(r.exit_code, 0) << shown << "\n" << r.output;
+    EXPECT_EQ(r.exit_status, 0) << shown << "\n" << r.output;
     EXPECT_THAT(r.output, HasSubstr("Example")) << shown;
     EXPECT_THAT(r.output, HasSubstr("tlsfix " + (verb.empty() ? std::string("init") : verb.front()))) << shown;
   }
@@ -219,7 +219,7 @@ TEST_F(CliVerbsTest, EveryHelpShowsAnExample) {
 // One version, from project(VERSION): the binary says the library's, which the package also carries.
 TEST_F(CliVerbsTest, VersionIsTheProjectVersion) {
   auto r = tlsfix_cli({"--version"});
-  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.exit_status, 0) << r.output;
   EXPECT_EQ(r.output, "tlsfix " TLSFIX_PROJECT_VERSION "\n");
   EXPECT_EQ(tlsfix::version(), TLSFIX_PROJECT_VERSION);
 }

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "fault_support.hpp"
-#include "process.hpp"
+#include "support.hpp"
 
 namespace tlsfix::fault {
 namespace {

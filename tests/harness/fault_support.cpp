@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "process.hpp"
+#include "support.hpp"
 
 namespace tlsfix::fault {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "fault_support.hpp"
-#include "process.hpp"
+#include "support.hpp"
 
 namespace tlsfix::fault {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "impostor_fixture.hpp"
 
-#include "process.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -28,7 +28,7 @@ harness::connect_outcome run_curl(const harness::impostor_catalog& catalog, cons
   argv.insert(argv.end(), extra.begin(), extra.end());
   argv.push_back(entry.url());
   auto r = test::run(argv, catalog.environment());
-  return {r.exit_code == 0, "exit " + std::to_string(r.exit_code) + ": " + r.output.substr(0, 120)};
+  return {r.exit_status == 0, "exit " + std::to_string(r.exit_status) + ": " + r.output.substr(0, 120)};
 }
 
 // A python3 client, one process for the whole catalog (interpreter start-up dominates otherwise):

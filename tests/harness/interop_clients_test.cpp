@@ -68,7 +68,7 @@ class CurlTest : public interop::PeerTest {
 TEST_F(CurlTest, VerifiesTheServerByName) {
   auto server = serve(ca_.issue(kHost));
   auto r = curl(trust_, server.port(), server.url());
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_EQ(r.output, kBody);
   ASSERT_TRUE(server.wait_for_handshakes(1));
   EXPECT_EQ(server.handshakes().front().sni, kHost);
@@ -81,18 +81,18 @@ TEST_F(CurlTest, TrustsTheRootFromTheEnvironment) {
   argv.insert(argv.end(), {"--resolve", std::string(kHost) + ":" + std::to_string(server.port()) + ":127.0.0.1",
                            server.url()});
   auto r = test::run(argv, trust_.environment(), kRunTimeout);
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_EQ(r.output, kBody);
 
   r = test::run(argv, other_trust_.environment(), kRunTimeout);
-  EXPECT_EQ(r.exit_code, 60) << r;
+  EXPECT_EQ(r.exit_status, 60) << r;
   EXPECT_THAT(r.output, HasSubstr("unable to get local issuer certificate")) << r;
 }
 
 TEST_F(CurlTest, VerifiesAChainThroughAnIntermediate) {
   auto server = serve(ca_.make_intermediate().issue(kHost));
   auto r = curl(trust_, server.port(), server.url());
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_EQ(r.output, kBody);
 }
 
@@ -102,7 +102,7 @@ TEST_F(CurlTest, VerifiesOverIpv6Loopback) {
   ASSERT_NE(server.port_v6(), 0);
   auto url = "https://" + std::string(kHost) + ":" + std::to_string(server.port_v6()) + "/";
   auto r = curl(trust_, server.port_v6(), url, {}, "::1");
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_EQ(r.output, kBody);
   ASSERT_TRUE(server.wait_for_handshakes(1));
   EXPECT_THAT(server.handshakes().front().remote, HasSubstr("::1"));
@@ -115,7 +115,7 @@ TEST_F(CurlTest, PresentsAClientCertificateForMutualTls) {
   alice.write_to(dir_ / "alice");
   auto r = curl(trust_, server.port(), server.url(),
                 {"--cert", (dir_ / "alice" / "cert.pem").string(), "--key", (dir_ / "alice" / "key.pem").string()});
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   ASSERT_TRUE(server.wait_for_handshakes(1));
   EXPECT_EQ(server.handshakes().front().client_subject, alice.cert().subject());
 }
@@ -123,7 +123,7 @@ TEST_F(CurlTest, PresentsAClientCertificateForMutualTls) {
 TEST_F(CurlTest, NegotiatesAlpnHttp11) {
   auto server = serve(ca_.issue(kHost), {.alpn = {"http/1.1"}});
   auto r = curl(trust_, server.port(), server.url(), {"--http1.1", "--verbose"});
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("ALPN: server accepted http/1.1"));
   ASSERT_TRUE(server.wait_for_handshakes(1));
   EXPECT_EQ(server.handshakes().front().alpn, "http/1.1");
@@ -165,7 +165,7 @@ TEST_F(CurlTest, FailsEachNegativeControlForItsReason) {
     auto server = serve(c.identity, c.options);
     auto url = c.dial_the_address ? "https://127.0.0.1:" + std::to_string(server.port()) + "/" : server.url();
     auto r = curl(c.trust_another_root ? other_trust_ : trust_, server.port(), url);
-    EXPECT_THAT(r.exit_code, AnyOfArray(c.exit_codes)) << r;
+    EXPECT_THAT(r.exit_status, AnyOfArray(c.exit_codes)) << r;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << r;
     EXPECT_THAT(r.output, Not(HasSubstr(kBody))) << "no response may come over a rejected connection";
     if (!c.server_failure.empty()) {
@@ -197,7 +197,7 @@ class OpenSslClientTest : public interop::PeerTest {
 TEST_F(OpenSslClientTest, VerifiesTheServerByName) {
   auto server = serve(ca_.make_intermediate().issue(kHost));
   auto r = s_client(server.port(), kHost, trust_);
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("Verification: OK"));
   EXPECT_THAT(r.output, HasSubstr("Verified peername: service.test.local"));
 }
@@ -215,7 +215,7 @@ TEST_F(OpenSslClientTest, FailsEachNegativeControlForItsReason) {
                                 "verify error:num=20:unable to get local issuer certificate"}}) {
     SCOPED_TRACE(c.what);
     auto r = s_client(server.port(), c.verify_name, c.trust);
-    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_NE(r.exit_status, 0) << r;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << r;
     EXPECT_THAT(r.output, Not(HasSubstr("Verification: OK")));
   }
@@ -227,7 +227,7 @@ TEST_F(OpenSslClientTest, NegotiatesEachTlsVersion) {
     SCOPED_TRACE(flag);
     auto before = server.handshakes().size();
     auto r = s_client(server.port(), kHost, trust_, {flag});
-    EXPECT_EQ(r.exit_code, 0) << r;
+    EXPECT_EQ(r.exit_status, 0) << r;
     EXPECT_THAT(r.output, HasSubstr(std::string("Protocol version: ") + version));
     ASSERT_TRUE(server.wait_for_handshakes(before + 1));
     auto record = server.handshakes().back();
@@ -243,7 +243,7 @@ TEST_F(OpenSslClientTest, PresentsAClientCertificateForMutualTls) {
   alice.write_to(dir_ / "alice");
   auto r = s_client(server.port(), kHost, trust_,
                     {"-cert", (dir_ / "alice" / "cert.pem").string(), "-key", (dir_ / "alice" / "key.pem").string()});
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("Verification: OK"));
   ASSERT_TRUE(server.wait_for_handshakes(1));
   auto record = server.handshakes().front();
@@ -271,7 +271,7 @@ class GnutlsClientTest : public interop::PeerTest {
 TEST_F(GnutlsClientTest, VerifiesTheServerByName) {
   auto server = serve(ca_.make_intermediate().issue(kHost));
   auto r = gnutls_cli(server.port(), kHost, trust_);
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr("Status: The certificate is trusted."));
   EXPECT_THAT(r.output, HasSubstr("Handshake was completed"));
 }
@@ -288,7 +288,7 @@ TEST_F(GnutlsClientTest, FailsEachNegativeControlForItsReason) {
                         failure{"another CA's root", kHost, other_trust_, "The certificate issuer is unknown"}}) {
     SCOPED_TRACE(c.what);
     auto r = gnutls_cli(server.port(), c.verify_name, c.trust);
-    EXPECT_NE(r.exit_code, 0) << r;
+    EXPECT_NE(r.exit_status, 0) << r;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << r;
     EXPECT_THAT(r.output, HasSubstr("PKI verification of server certificate failed")) << r;
   }
@@ -329,7 +329,7 @@ print(response.decode())
 TEST_F(PythonSslTest, VerifiesTheServerByName) {
   auto server = serve(ca_.make_intermediate().issue(kHost));
   auto r = python_get(server.port(), kHost, &trust_);
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, StartsWith("TLSv1.3\nHTTP/1.1 200 OK"));
   EXPECT_THAT(r.output, HasSubstr(kBody));
 }
@@ -339,11 +339,11 @@ TEST_F(PythonSslTest, VerifiesTheServerByName) {
 TEST_F(PythonSslTest, TrustsTheRootFromTheEnvironment) {
   auto server = serve(ca_.issue(kHost));
   auto r = python_get(server.port(), kHost, nullptr, trust_.environment());
-  EXPECT_EQ(r.exit_code, 0) << r;
+  EXPECT_EQ(r.exit_status, 0) << r;
   EXPECT_THAT(r.output, HasSubstr(kBody));
 
   r = python_get(server.port(), kHost, nullptr, other_trust_.environment());
-  EXPECT_EQ(r.exit_code, 1) << r;
+  EXPECT_EQ(r.exit_status, 1) << r;
   EXPECT_THAT(r.output, HasSubstr("unable to get local issuer certificate")) << r;
 }
 
@@ -361,7 +361,7 @@ TEST_F(PythonSslTest, FailsEachNegativeControlForItsReason) {
                                 "IP address mismatch, certificate is not valid for '127.0.0.1'"}}) {
     SCOPED_TRACE(c.what);
     auto r = python_get(server.port(), c.server_hostname, &c.trust);
-    EXPECT_EQ(r.exit_code, 1) << r;
+    EXPECT_EQ(r.exit_status, 1) << r;
     EXPECT_THAT(r.output, HasSubstr("ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED]")) << r;
     EXPECT_THAT(r.output, HasSubstr(c.message)) << r;
   }

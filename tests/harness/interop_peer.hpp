@@ -13,7 +13,7 @@
 #include <tlsfix/ca.hpp>
 #include <tlsfix/harness.hpp>
 
-#include "process.hpp"
+#include "support.hpp"
 
 namespace tlsfix::interop {
 

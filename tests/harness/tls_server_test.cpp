@@ -8,7 +8,7 @@
 
 #include <tlsfix/harness.hpp>
 
-#include "process.hpp"
+#include "support.hpp"
 
 namespace {
 

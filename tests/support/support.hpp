@@ -1,10 +1,11 @@
-// Test support: run a real program (curl, openssl, nginx, ...) as a child process.
+// Test support: run a real program (curl, openssl, nginx, ...) as a child process, ports, and
+// temporary directories.
 //
 // `run()` waits for the program and returns its exit status and output; `child` keeps a server
 // running and kills it by PID when it goes out of scope, also when the test fails.
 //
 //   auto r = tlsfix::test::run({"curl", "--cacert", ca.string(), url}, {}, std::chrono::seconds(10));
-//   EXPECT_EQ(r.exit_code, 0) << r.output;
+//   EXPECT_EQ(r.exit_status, 0) << r;
 //   tlsfix::test::child nginx({"nginx", "-c", conf.string(), "-g", "daemon off;"});
 #pragma once
 
@@ -19,18 +20,15 @@
 #include <utility>
 #include <vector>
 
+#include "process.hpp"  // ci/src: the one implementation
+
 namespace tlsfix::test {
 
-using environment = std::vector<std::pair<std::string, std::string>>;
-
-struct run_result {
-  int exit_code = -1;     // -1 when killed (timeout) or not started
-  bool timed_out = false;
-  std::string output;     // stdout and stderr, interleaved
-};
-
-// "exit 60, output:\n..." so that `EXPECT_EQ(r.exit_code, 0) << r` shows what the program said.
-std::ostream& operator<<(std::ostream& out, const run_result& r);
+// The one implementation of starting programs is the CLI's (ci/src/process.hpp); tests use it
+// under these names. exit_status follows a shell: the program's own, 128 + N for signal N.
+using environment = cli::env_list;
+using run_result = cli::captured_run;
+using child = cli::background_process;
 
 // Runs `argv` with the current environment plus `env`, feeding `input` on stdin.
 run_result run(const std::vector<std::string>& argv, const environment& env = {},
@@ -38,26 +36,6 @@ run_result run(const std::vector<std::string>& argv, const environment& env = {}
 
 // Whether `program` is on PATH.
 bool have_program(const std::string& program);
-
-class child {
- public:
-  explicit child(const std::vector<std::string>& argv, const environment& env = {});
-  child(child&& other) noexcept;
-  child& operator=(child&&) = delete;
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-  ~child();
-
-  pid_t pid() const noexcept { return pid_; }
-  bool running();
-  // SIGTERM, then SIGKILL after `grace`; returns the output so far.
-  std::string stop(std::chrono::milliseconds grace = std::chrono::seconds(3)) noexcept;
-  const std::filesystem::path& log_path() const noexcept { return log_; }
-
- private:
-  pid_t pid_ = -1;
-  std::filesystem::path log_;
-};
 
 // A port that was free a moment ago, for programs that cannot be told to use port 0.
 std::uint16_t free_port();

@@ -1,0 +1,121 @@
+#include "support.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace tlsfix::test {
+
+namespace fs = std::filesystem;
+
+run_result run(const std::vector<std::string>& argv, const environment& env, std::chrono::milliseconds timeout,
+               const std::string& input) {
+  // Tests read whole outputs (a JSON report, nginx's log), so the limit is generous.
+  return cli::run_captured(argv, env, timeout, input, 16 * 1024 * 1024);
+}
+
+bool have_program(const std::string& program) { return cli::can_execute(program); }
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
+    throw std::runtime_error("free_port: cannot bind");
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+reserved_port::reserved_port() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof addr;
+  if (fd_ < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error("reserved_port: cannot bind 127.0.0.1:0");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+reserved_port::~reserved_port() { ::close(fd_); }
+
+bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+bool have_ipv6_loopback() {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+listening_child start_listening(const std::function<std::vector<std::string>(std::uint16_t)>& argv_for,
+                                const environment& env, int attempts, std::chrono::milliseconds timeout) {
+  std::string program, last_output;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    // Held until the server listens, so that no other test takes the port meanwhile.
+    reserved_port reservation;
+    std::uint16_t port = reservation.port();
+    auto argv = argv_for(port);
+    program = argv.empty() ? "" : argv.front();
+    child process(argv, env);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    // Checked in turn, so that a server that died is noticed at once and a port that someone
+    // else holds is not mistaken for this server listening.
+    while (process.running() && std::chrono::steady_clock::now() < deadline) {
+      if (wait_for_port(port, std::chrono::milliseconds(100)))
+        if (process.running()) return {std::move(process), port};
+    }
+    last_output = process.stop();
+  }
+  throw std::runtime_error("start_listening: " + program + " did not listen after " +
+                           std::to_string(attempts) + " attempts; its output:\n" + last_output);
+}
+
+temp_dir::temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "tlsfix-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+std::size_t open_fd_count() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+}  // namespace tlsfix::test
