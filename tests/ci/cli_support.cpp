@@ -7,9 +7,18 @@
 #include <sstream>
 #include <thread>
 
+#include "commands.hpp"
 #include "tlsfix/error.hpp"
 
 namespace tlsfix::cli_test {
+
+test::run_result tlsfix_verb(const std::vector<std::string>& args) {
+  std::ostringstream out, err;
+  test::run_result r;
+  r.exit_status = cli::run_command_line(args, out, err);
+  r.output = out.str() + err.str();
+  return r;
+}
 
 test::run_result tlsfix_cli(std::vector<std::string> args, const test::environment& env, std::chrono::milliseconds timeout) {
   args.insert(args.begin(), TLSFIX_EXE);

@@ -1,8 +1,10 @@
-// Helpers for the end-to-end tests of the `tlsfix` executable: run it, read what it wrote, wait
-// for a server it started to print its URL.
+// Helpers for the tests of the `tlsfix` command line: run a verb in this process through the same
+// grammar and error reporting as the binary (tlsfix_verb), or run the binary itself (tlsfix_cli,
+// tlsfix_child, for the end-to-end tests and the verbs that block or exec); read what it wrote;
+// wait for a server it started to print its URL.
 //
-//   auto r = tlsfix_cli({"init", (dir / "tls").string(), "--service", "service.test.local"});
-//   ASSERT_EQ(r.exit_status, 0) << r.output;
+//   auto r = tlsfix_verb({"init", (dir / "tls").string(), "--service", "service.test.local"});
+//   ASSERT_EQ(r.exit_status, 0) << r;
 //   auto m = read_json(dir / "tls" / "manifest.json");
 #pragma once
 
@@ -21,6 +23,11 @@ namespace tlsfix::cli_test {
 
 namespace fs = std::filesystem;
 
+// The command line run in this process (cli::run_command_line): what it wrote to stdout, then what
+// it wrote to stderr, and its exit status. Not for `run` (it replaces the process) or `serve` and
+// `proxy` (they block until SIGTERM).
+test::run_result tlsfix_verb(const std::vector<std::string>& args);
+// The tlsfix binary.
 test::run_result tlsfix_cli(std::vector<std::string> args, const test::environment& env = {},
                             std::chrono::milliseconds timeout = std::chrono::seconds(30));
 // Starts a long-running verb (serve, proxy) as a child process.
