@@ -59,7 +59,7 @@ nlohmann::json report_json(const harness::check_report& report) {
                     {"description", row.entry.description},
                     {"expected", row.entry.expected == harness::expectation::reject ? "reject" : "accept"},
                     {"actual", row.connected ? "accepted" : "rejected"},
-                    {"verdict", row.skipped ? "skipped" : row.passed ? "pass" : "fail"},
+                    {"verdict", row.verdict()},
                     {"detail", row.detail}});
   return {{"rows", rows}, {"passed", report.passed()}, {"failures", report.failures()}};
 }

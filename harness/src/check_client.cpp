@@ -20,7 +20,7 @@ std::string check_report::table() const {
   auto pad = [](const std::string& text, std::size_t n) { return text + std::string(n > text.size() ? n - text.size() : 0, ' '); };
   out << pad("entry", width) << "  expected  actual     verdict  detail\n";
   for (const auto& row : rows) {
-    std::string verdict = row.skipped ? "skipped" : row.passed ? "ok" : "FAIL";
+    std::string verdict(row.verdict());
     out << pad(row.entry.name, width) << "  " << pad(row.entry.expected == expectation::reject ? "reject" : "accept", 8)
         << "  " << pad(row.connected ? "accepted" : "rejected", 9) << "  " << pad(verdict, 7) << "  " << row.detail
         << '\n';

@@ -82,17 +82,150 @@ void allow_weak(SSL_CTX* ctx) {
   SSL_CTX_set_cipher_list(ctx, "DEFAULT:@SECLEVEL=0");
 }
 
-std::function<void(SSL_CTX*)> only_version(int version) {
-  return [version](SSL_CTX* ctx) {
-    allow_weak(ctx);
-    SSL_CTX_set_min_proto_version(ctx, version);
-    SSL_CTX_set_max_proto_version(ctx, version);
-  };
-}
-
 }  // namespace
 
 std::string impostor::url() const { return ca::https_url(host, port); }
+
+namespace {
+
+// What entries are made of: the root the client trusts, the decoy root only the fake system store
+// holds, and the slow RSA-4096 key, generated while everything else is built.
+struct ingredients {
+  ca::certificate_authority& root;
+  ca::certificate_authority& decoy;
+  std::shared_future<ca::private_key> rsa4096;
+};
+
+using identity_maker = detail::identity_entry (*)(ingredients&);
+
+detail::identity_entry from(const ca::issued_cert& cert) { return detail::make_identity(cert); }
+
+// One entry of the catalog: what a client is told about it, and how its server is made.
+struct entry_row {
+  const char* name;
+  const char* description;
+  expectation expected;
+  harness::tier tier;
+  // What a strict OpenSSL client reports: an X509_V_ERR_* code for certificate problems (0 for
+  // protocol problems and controls), and the same in words.
+  int verify_error;
+  const char* error_text;
+  // The name a client dials (resolving to 127.0.0.1); nullptr for NAME.impostor.test.
+  const char* host;
+  // Its server's identity; nullptr for the plain-HTTP server.
+  identity_maker identity;
+  // Serve the identity whatever name the client asks for, so that the client's own check fails.
+  bool answer_any_name = false;
+  // Lowers the server's own standards so that it can offer what a client must refuse.
+  void (*configure)(SSL_CTX*) = nullptr;
+};
+
+void tls1_0_only(SSL_CTX* ctx) {
+  allow_weak(ctx);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_VERSION);
+}
+
+void tls1_1_only(SSL_CTX* ctx) {
+  allow_weak(ctx);
+  SSL_CTX_set_min_proto_version(ctx, TLS1_1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+}
+
+constexpr auto reject = expectation::reject;
+constexpr auto accept = expectation::accept;
+constexpr auto baseline = tier::baseline;
+
+// Adding an entry is adding a row. Rows are served in this order, which is the report's.
+const entry_row catalog_rows[] = {
+    // Certificates that are wrong.
+    {"expired", "the certificate expired an hour ago", reject, baseline, X509_V_ERR_CERT_HAS_EXPIRED,
+     "certificate has expired", nullptr,
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("expired")}, .validity = ca::validity::expired()})); }},
+    {"not-yet-valid", "the certificate becomes valid in an hour", reject, baseline, X509_V_ERR_CERT_NOT_YET_VALID,
+     "certificate is not yet valid", nullptr,
+     [](ingredients& i) {
+       return from(i.root.issue({.names = {host_of("not-yet-valid")}, .validity = ca::validity::not_yet_valid()}));
+     }},
+    {"wrong-host", "a valid certificate for another name", reject, baseline, X509_V_ERR_HOSTNAME_MISMATCH,
+     "hostname mismatch", nullptr, [](ingredients& i) { return from(i.root.issue(host_of("another-service"))); }, true},
+    {"wildcard-too-deep", "*.wildcard.impostor.test dialled as a.b.wildcard.impostor.test", reject, baseline,
+     X509_V_ERR_HOSTNAME_MISMATCH, "hostname mismatch", "a.b.wildcard.impostor.test",
+     [](ingredients& i) { return from(i.root.issue({.names = {"*.wildcard.impostor.test"}})); }, true},
+    {"self-signed", "a leaf that signed itself", reject, baseline, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
+     "self-signed certificate", nullptr, [](ingredients&) { return detail::self_signed_leaf(host_of("self-signed")); }},
+    {"untrusted-root", "a correct chain to a root the client does not trust", reject, baseline,
+     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
+     [](ingredients&) { return from(ca::certificate_authority::create().issue(host_of("untrusted-root"))); }},
+    {"lookalike-root", "issued by a root with the trusted root's subject and key id, another key", reject, baseline,
+     X509_V_ERR_CERT_SIGNATURE_FAILURE, "certificate signature failure", nullptr,
+     [](ingredients& i) { return detail::lookalike_root_leaf(i.root, host_of("lookalike-root")); }},
+    {"incomplete-chain", "the leaf without the intermediate that signed it", reject, baseline,
+     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
+     [](ingredients& i) {
+       return from(i.root.make_intermediate().issue(host_of("incomplete-chain")).without_intermediates());
+     }},
+    {"reversed-chain", "the intermediate presented first, the leaf after it", reject, baseline,
+     X509_V_ERR_INVALID_PURPOSE, "unsuitable certificate purpose", nullptr,
+     [](ingredients& i) { return detail::reversed_chain(i.root, host_of("reversed-chain")); }, true},
+    {"leaf-is-ca", "a leaf for the right name that is also a CA (CA:TRUE)", reject, tier::strict,
+     X509_V_ERR_INVALID_NON_CA, "invalid non-CA certificate (has CA markings)", nullptr,
+     [](ingredients& i) { return detail::ca_leaf(i.root, host_of("leaf-is-ca")); }},
+    {"client-eku", "extended key usage clientAuth only", reject, baseline, X509_V_ERR_INVALID_PURPOSE,
+     "unsuitable certificate purpose", nullptr,
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("client-eku")}, .usage = ca::usage::client})); }},
+    // curl and most OpenSSL clients still fall back to the CN when there is no SAN (RFC 6125
+    // deprecates it): a strict-tier entry.
+    {"cn-only", "the name in the common name, no subjectAltName", reject, tier::strict, X509_V_ERR_HOSTNAME_MISMATCH,
+     "hostname mismatch", nullptr, [](ingredients& i) { return detail::common_name_only_leaf(i.root, host_of("cn-only")); },
+     true},
+    {"sha1", "signed with SHA-1", reject, baseline, X509_V_ERR_CA_MD_TOO_WEAK, "CA signature digest algorithm too weak",
+     nullptr, [](ingredients& i) { return detail::sha1_leaf(i.root, host_of("sha1")); }, false, allow_weak},
+    {"rsa-1024", "an RSA-1024 key", reject, baseline, X509_V_ERR_EE_KEY_TOO_SMALL, "EE certificate key too weak", nullptr,
+     [](ingredients& i) { return detail::rsa1024_leaf(i.root, host_of("rsa-1024")); }, false, allow_weak},
+    {"outside-constraints", "a name the root's name constraints do not permit", reject, baseline,
+     X509_V_ERR_PERMITTED_VIOLATION, "permitted subtree violation", "outside.example",
+     [](ingredients& i) { return detail::unconstrained_leaf(i.root, "outside.example"); }},
+    {"revoked", "listed in the root's CRL", reject, tier::revocation, X509_V_ERR_CERT_REVOKED, "certificate revoked", nullptr,
+     [](ingredients& i) {
+       auto leaf = i.root.issue(host_of("revoked"));
+       i.root.revoke(leaf.cert());  // the CRL (crl_file()) is signed once every row is built
+       return from(leaf);
+     }},
+    {"ip-not-in-san", "dialled by IP address; the certificate names only a host", reject, baseline,
+     X509_V_ERR_IP_ADDRESS_MISMATCH, "IP address mismatch", "127.0.0.1",
+     [](ingredients& i) { return from(i.root.issue(host_of("ip-not-in-san"))); }},
+    {"system-store", "issued by a root found only in the system store (see environment())", reject, baseline,
+     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
+     [](ingredients& i) { return from(i.decoy.issue(host_of("system-store"))); }},
+    // Protocols that are wrong.
+    {"tls1.0", "offers TLS 1.0 only", reject, baseline, 0, "protocol version", nullptr,
+     [](ingredients& i) { return from(i.root.issue(host_of("tls1.0"))); }, false, tls1_0_only},
+    {"tls1.1", "offers TLS 1.1 only", reject, baseline, 0, "protocol version", nullptr,
+     [](ingredients& i) { return from(i.root.issue(host_of("tls1.1"))); }, false, tls1_1_only},
+    {"plaintext", "plain HTTP on the TLS name: the downgrade trap", reject, baseline, 0, "wrong version number", nullptr,
+     nullptr},
+    // Positive controls: a client that rejects these is broken the other way.
+    {"good", "root, intermediate, leaf: everything right", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) { return from(i.root.make_intermediate().issue(host_of("good"))); }},
+    {"no-common-name", "subjectAltName only, empty common name", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) { return from(i.root.issue(host_of("no-common-name"))); }},
+    {"ecdsa-p384", "an ECDSA P-384 key", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("ecdsa-p384")}, .key = ca::key_type::ecdsa_p384})); }},
+    {"ed25519", "an Ed25519 key", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("ed25519")}, .key = ca::key_type::ed25519})); }},
+    {"many-sans", "1,000 subjectAltNames, the dialled name last", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) {
+       std::vector<std::string> names;
+       for (int n = 0; n < 999; ++n) names.push_back("san-" + std::to_string(n) + "." + host_of("many-sans"));
+       names.push_back(host_of("many-sans"));  // last, so that a client must read them all
+       return from(i.root.issue({.names = names}));
+     }},
+    {"rsa-4096", "an RSA-4096 key", accept, baseline, 0, "", nullptr,
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("rsa-4096")}, .key = i.rsa4096.get()})); }},
+};
+
+}  // namespace
 
 struct impostor_catalog::impl {
   ca::certificate_authority root = ca::certificate_authority::create();
@@ -104,156 +237,38 @@ struct impostor_catalog::impl {
   // A root that only the decoy "system store" (environment()) holds.
   ca::certificate_authority decoy = ca::certificate_authority::create();
   std::optional<ca::temp_file> decoy_store;
-
-  // One entry served by its own server.
-  void add(impostor entry, detail::identity_entry identity, bool answer_any_name = false,
-           const std::function<void(SSL_CTX*)>& configure = {}) {
-    server_options options{.handshake_timeout = std::chrono::seconds(5), .threads = 1};
-    std::vector<detail::identity_entry> identities;
-    identities.push_back(std::move(identity));
-    servers.push_back(detail::start_server(std::move(identities), answer_with(entry.name), options,
-                                                   answer_any_name, configure));
-    entry.port = servers.back()->port();
-    entries.push_back(std::move(entry));
-  }
-  void add(impostor entry, const ca::issued_cert& identity, bool answer_any_name = false,
-           const std::function<void(SSL_CTX*)>& configure = {}) {
-    add(std::move(entry), detail::make_identity(identity), answer_any_name, configure);
-  }
 };
 
 impostor_catalog impostor_catalog::start() {
   // RSA-4096 key generation is the slowest step by far; it runs while everything else is built.
-  auto rsa4096 = std::async(std::launch::async, [] { return ca::private_key::generate(ca::key_type::rsa_4096); });
+  std::shared_future<ca::private_key> rsa4096 =
+      std::async(std::launch::async, [] { return ca::private_key::generate(ca::key_type::rsa_4096); });
 
   auto p = std::make_unique<impl>();
-  auto& root = p->root;
-  p->trust.emplace(root.root());
-  auto reject = [](std::string name, std::string description, int error, std::string text) {
-    return impostor{std::move(name), std::move(description), expectation::reject, error, std::move(text), {}, 0};
-  };
-  auto accept = [](std::string name, std::string description) {
-    return impostor{std::move(name), std::move(description), expectation::accept, 0, "", {}, 0};
-  };
-  auto named = [](impostor entry) {
-    entry.host = host_of(entry.name);
-    return entry;
-  };
+  p->trust.emplace(p->root.root());
+  // OpenSSL finds CA directories by subject hash: <hash>.0.
+  char file_name[16];
+  std::snprintf(file_name, sizeof file_name, "%08lx.0", X509_subject_name_hash(p->decoy.root().native()));
+  p->decoy_store.emplace(p->decoy.root().to_pem(), file_name);
 
-  // Certificates that are wrong.
-  p->add(named(reject("expired", "the certificate expired an hour ago", X509_V_ERR_CERT_HAS_EXPIRED,
-                      "certificate has expired")),
-         root.issue({.names = {host_of("expired")}, .validity = ca::validity::expired()}));
-  p->add(named(reject("not-yet-valid", "the certificate becomes valid in an hour", X509_V_ERR_CERT_NOT_YET_VALID,
-                      "certificate is not yet valid")),
-         root.issue({.names = {host_of("not-yet-valid")}, .validity = ca::validity::not_yet_valid()}));
-  p->add(named(reject("wrong-host", "a valid certificate for another name", X509_V_ERR_HOSTNAME_MISMATCH,
-                      "hostname mismatch")),
-         root.issue(host_of("another-service")), true);
-  {
-    auto entry = reject("wildcard-too-deep", "*.wildcard.impostor.test dialled as a.b.wildcard.impostor.test",
-                        X509_V_ERR_HOSTNAME_MISMATCH, "hostname mismatch");
-    entry.host = "a.b" + std::string(".wildcard") + domain;
-    p->add(entry, root.issue({.names = {"*.wildcard" + std::string(domain)}}), true);
+  ingredients parts{p->root, p->decoy, rsa4096};
+  for (const auto& row : catalog_rows) {
+    impostor entry{row.name, row.description, row.expected, row.verify_error, row.error_text,
+                   row.host ? row.host : host_of(row.name), 0, row.tier};
+    if (row.identity == nullptr) {
+      p->plaintext.emplace();
+      entry.port = p->plaintext->port();
+    } else {
+      std::vector<detail::identity_entry> identities;
+      identities.push_back(row.identity(parts));
+      p->servers.push_back(detail::start_server(std::move(identities), answer_with(entry.name),
+                                                {.handshake_timeout = std::chrono::seconds(5), .threads = 1},
+                                                row.answer_any_name, row.configure));
+      entry.port = p->servers.back()->port();
+    }
+    p->entries.push_back(std::move(entry));
   }
-  p->add(named(reject("self-signed", "a leaf that signed itself", X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
-                      "self-signed certificate")),
-         {detail::self_signed_leaf(host_of("self-signed"))});
-  p->add(named(reject("untrusted-root", "a correct chain to a root the client does not trust",
-                      X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate")),
-         ca::certificate_authority::create().issue(host_of("untrusted-root")));
-  p->add(named(reject("lookalike-root", "issued by a root with the trusted root's subject and key id, another key",
-                      X509_V_ERR_CERT_SIGNATURE_FAILURE, "certificate signature failure")),
-         {detail::lookalike_root_leaf(root, host_of("lookalike-root"))});
-  {
-    auto intermediate = root.make_intermediate();
-    p->add(named(reject("incomplete-chain", "the leaf without the intermediate that signed it",
-                        X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate")),
-           intermediate.issue(host_of("incomplete-chain")).without_intermediates());
-  }
-  p->add(named(reject("reversed-chain", "the intermediate presented first, the leaf after it",
-                      X509_V_ERR_INVALID_PURPOSE, "unsuitable certificate purpose")),
-         {detail::reversed_chain(root, host_of("reversed-chain"))}, true);
-  {
-    auto entry = named(reject("leaf-is-ca", "a leaf for the right name that is also a CA (CA:TRUE)",
-                              X509_V_ERR_INVALID_NON_CA, "invalid non-CA certificate (has CA markings)"));
-    entry.tier = tier::strict;
-    p->add(entry, {detail::ca_leaf(root, host_of("leaf-is-ca"))});
-  }
-  p->add(named(reject("client-eku", "extended key usage clientAuth only", X509_V_ERR_INVALID_PURPOSE,
-                      "unsuitable certificate purpose")),
-         root.issue({.names = {host_of("client-eku")}, .usage = ca::usage::client}));
-  {
-    // curl and most OpenSSL clients still fall back to the CN when there is no SAN (RFC 6125
-    // deprecates it): a strict-tier entry.
-    auto entry = named(reject("cn-only", "the name in the common name, no subjectAltName", X509_V_ERR_HOSTNAME_MISMATCH,
-                              "hostname mismatch"));
-    entry.tier = tier::strict;
-    p->add(entry, {detail::common_name_only_leaf(root, host_of("cn-only"))}, true);
-  }
-  p->add(named(reject("sha1", "signed with SHA-1", X509_V_ERR_CA_MD_TOO_WEAK, "CA signature digest algorithm too weak")),
-         {detail::sha1_leaf(root, host_of("sha1"))}, false, allow_weak);
-  p->add(named(reject("rsa-1024", "an RSA-1024 key", X509_V_ERR_EE_KEY_TOO_SMALL, "EE certificate key too weak")),
-         {detail::rsa1024_leaf(root, host_of("rsa-1024"))}, false, allow_weak);
-  {
-    auto entry = reject("outside-constraints", "a name the root's name constraints do not permit",
-                        X509_V_ERR_PERMITTED_VIOLATION, "permitted subtree violation");
-    entry.host = "outside.example";
-    p->add(entry, {detail::unconstrained_leaf(root, entry.host)});
-  }
-  {
-    auto leaf = root.issue(host_of("revoked"));
-    root.revoke(leaf.cert());
-    auto entry = named(reject("revoked", "listed in the root's CRL", X509_V_ERR_CERT_REVOKED, "certificate revoked"));
-    entry.tier = tier::revocation;
-    p->add(entry, leaf);
-    p->crl.emplace(root.crl().to_pem(), "crl.pem");
-  }
-  {
-    auto entry = reject("ip-not-in-san", "dialled by IP address; the certificate names only a host",
-                        X509_V_ERR_IP_ADDRESS_MISMATCH, "IP address mismatch");
-    entry.host = "127.0.0.1";
-    p->add(entry, root.issue(host_of("ip-not-in-san")));
-  }
-
-  {
-    // OpenSSL finds CA directories by subject hash: <hash>.0.
-    char file_name[16];
-    std::snprintf(file_name, sizeof file_name, "%08lx.0", X509_subject_name_hash(p->decoy.root().native()));
-    p->decoy_store.emplace(p->decoy.root().to_pem(), file_name);
-    p->add(named(reject("system-store", "issued by a root found only in the system store (see environment())",
-                        X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate")),
-           p->decoy.issue(host_of("system-store")));
-  }
-
-  // Protocols that are wrong.
-  p->add(named(reject("tls1.0", "offers TLS 1.0 only", 0, "protocol version")), root.issue(host_of("tls1.0")), false,
-         only_version(TLS1_VERSION));
-  p->add(named(reject("tls1.1", "offers TLS 1.1 only", 0, "protocol version")), root.issue(host_of("tls1.1")), false,
-         only_version(TLS1_1_VERSION));
-  {
-    p->plaintext.emplace();
-    auto entry = named(reject("plaintext", "plain HTTP on the TLS name: the downgrade trap", 0, "wrong version number"));
-    entry.port = p->plaintext->port();
-    p->entries.push_back(entry);
-  }
-
-  // Positive controls: a client that rejects these is broken the other way.
-  p->add(named(accept("good", "root, intermediate, leaf: everything right")),
-         root.make_intermediate().issue(host_of("good")));
-  p->add(named(accept("no-common-name", "subjectAltName only, empty common name")), root.issue(host_of("no-common-name")));
-  p->add(named(accept("ecdsa-p384", "an ECDSA P-384 key")),
-         root.issue({.names = {host_of("ecdsa-p384")}, .key = ca::key_type::ecdsa_p384}));
-  p->add(named(accept("ed25519", "an Ed25519 key")),
-         root.issue({.names = {host_of("ed25519")}, .key = ca::key_type::ed25519}));
-  {
-    std::vector<std::string> names;
-    for (int i = 0; i < 999; ++i) names.push_back("san-" + std::to_string(i) + "." + host_of("many-sans"));
-    names.push_back(host_of("many-sans"));  // last, so that a client must read them all
-    p->add(named(accept("many-sans", "1,000 subjectAltNames, the dialled name last")), root.issue({.names = names}));
-  }
-  p->add(named(accept("rsa-4096", "an RSA-4096 key")), root.issue({.names = {host_of("rsa-4096")}, .key = rsa4096.get()}));
-
+  p->crl.emplace(p->root.crl().to_pem(), "crl.pem");
   return impostor_catalog(std::move(p));
 }
 

@@ -151,6 +151,9 @@ TEST_F(ImpostorTest, ReportTableNamesEveryEntryAndTheVerdict) {
   auto table = report.table();
   for (const auto& e : catalog_->entries()) EXPECT_THAT(table, ::testing::HasSubstr(e.name));
   EXPECT_THAT(table, ::testing::HasSubstr("FAIL: 2 of"));
+  // Row verdicts use the same words as the CLI's JSON (check_row::verdict).
+  EXPECT_THAT(table, ::testing::ContainsRegex("\nexpired +reject +accepted +fail "));
+  EXPECT_THAT(table, ::testing::ContainsRegex("\ngood +accept +accepted +pass "));
   EXPECT_FALSE(report.passed());
   EXPECT_EQ(report.failures(), 2u);
 }

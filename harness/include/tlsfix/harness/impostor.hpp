@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,6 +105,9 @@ struct check_row {
   std::string detail;
   bool skipped = false;  // an entry of a tier the check did not ask for
   bool passed = false;
+
+  // "pass", "fail" or "skipped": the one word the table and the CLI's JSON both use.
+  std::string_view verdict() const noexcept { return skipped ? "skipped" : passed ? "pass" : "fail"; }
 };
 
 struct check_report {
