@@ -13,21 +13,21 @@
 
 namespace tlsfix::ca {
 
-crl::crl(X509_CRL* owned) : crl_(owned, x509_crl_deleter{}) {}
-
 crl crl::from_pem(std::string_view pem, std::string_view what) {
   auto bio = detail::read_bio(pem);
-  X509_CRL* raw = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr);
-  if (raw == nullptr) throw error::from_openssl("PEM_read_bio_X509_CRL", std::string(what) + ": not a PEM CRL");
-  return crl(raw);
+  x509_crl_ptr list{PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)};
+  if (!list) throw error::from_openssl("PEM_read_bio_X509_CRL", "not a PEM CRL", std::string(what));
+  return crl(std::move(list));
 }
 
 crl crl::from_der(std::string_view der, std::string_view what) {
   const auto* cursor = reinterpret_cast<const unsigned char*>(der.data());
-  X509_CRL* raw = d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size()));
-  if (raw == nullptr) throw error::from_openssl("d2i_X509_CRL", std::string(what) + ": not a DER CRL");
-  return crl(raw);
+  x509_crl_ptr list{d2i_X509_CRL(nullptr, &cursor, static_cast<long>(der.size()))};
+  if (!list) throw error::from_openssl("d2i_X509_CRL", "not a DER CRL", std::string(what));
+  return crl(std::move(list));
 }
+
+crl crl::from_native(X509_CRL* list) { return crl(up_ref(list)); }
 
 std::string crl::to_pem() const {
   auto bio = detail::memory_bio();
@@ -89,7 +89,7 @@ ca::crl make_crl(const certificate& issuer, const private_key& issuer_key,
 
   if (X509_CRL_sort(list.get()) != 1 || X509_CRL_sign(list.get(), issuer_key.native(), digest_for(issuer_key.type())) <= 0)
     throw error::from_openssl("X509_CRL_sign", "signing a CRL");
-  return ca::crl(list.release());  // the crl object owns it from here
+  return ca::crl::from_native(list.get());
 }
 
 }  // namespace detail

@@ -112,7 +112,6 @@ client_connection::client_connection(const client_options& options, SSL_CTX* ctx
     : options_(options), ctx_(ctx), io_(std::make_unique<io_state>()) {}
 
 client_connection::~client_connection() {
-  if (ssl_ != nullptr) SSL_free(ssl_);
   if (io_->fd >= 0) ::close(io_->fd);
 }
 
@@ -172,7 +171,7 @@ int client_connection::drive(Step step, error_code& ec) {
     io_->error = 0;
     int rc = step();
     if (rc > 0) return rc;
-    switch (SSL_get_error(ssl_, rc)) {
+    switch (SSL_get_error(ssl_.get(), rc)) {
       case SSL_ERROR_WANT_READ:
         if (!wait(POLLIN, ec)) return -1;
         continue;
@@ -206,28 +205,29 @@ handshake_result client_connection::open() {
     r.failure.reason = ec.message();
     return r;
   }
-  ssl_ = SSL_new(ctx_);
-  if (ssl_ == nullptr) throw tlsfix::error::from_openssl("SSL_new", "test_client: a new connection");
-  BIO* bio = BIO_new(socket_method());
-  if (bio == nullptr) throw tlsfix::error::from_openssl("BIO_new", "test_client: a new connection");
-  BIO_set_data(bio, static_cast<socket_io*>(io_.get()));
-  BIO_set_init(bio, 1);
-  SSL_set_bio(ssl_, bio, bio);
+  ssl_.reset(SSL_new(ctx_));
+  if (!ssl_) throw tlsfix::error::from_openssl("SSL_new", "test_client: a new connection");
+  ca::bio_ptr bio{BIO_new(socket_method())};
+  if (!bio) throw tlsfix::error::from_openssl("BIO_new", "test_client: a new connection");
+  BIO_set_data(bio.get(), static_cast<socket_io*>(io_.get()));
+  BIO_set_init(bio.get(), 1);
+  SSL_set_bio(ssl_.get(), bio.get(), bio.get());
+  bio.release();  // set0: the SSL owns the BIO now (once, as both its read and write side)
   // Read whole flights per recv(2) instead of a record header and then its body.
-  SSL_set_read_ahead(ssl_, 1);
-  watch_alerts(ssl_, &alerts_);
-  if (!ca::is_ip_address(options_.host) && SSL_set_tlsext_host_name(ssl_, options_.host.c_str()) != 1)
+  SSL_set_read_ahead(ssl_.get(), 1);
+  watch_alerts(ssl_.get(), &alerts_);
+  if (!ca::is_ip_address(options_.host) && SSL_set_tlsext_host_name(ssl_.get(), options_.host.c_str()) != 1)
     throw tlsfix::error::from_openssl("SSL_set_tlsext_host_name", "client_options.host: '" + options_.host + "'");
-  ca::apply_strict_policy(SSL_get0_param(ssl_), options_.host, ca::purpose::server);
+  ca::apply_strict_policy(SSL_get0_param(ssl_.get()), options_.host, ca::purpose::server);
 
   error_code ec;
-  drive([this] { return SSL_connect(ssl_); }, ec);
-  collect(ssl_, r);
-  r.failure = classify(ssl_, ec, alerts_);
+  drive([this] { return SSL_connect(ssl_.get()); }, ec);
+  collect(ssl_.get(), r);
+  r.failure = classify(ssl_.get(), ec, alerts_);
   // Belt and braces: never report success without a verified peer certificate.
   if (r.failure.ok()) {
-    auto verify = static_cast<int>(SSL_get_verify_result(ssl_));
-    if (SSL_get0_peer_certificate(ssl_) == nullptr || verify != X509_V_OK) {
+    auto verify = static_cast<int>(SSL_get_verify_result(ssl_.get()));
+    if (SSL_get0_peer_certificate(ssl_.get()) == nullptr || verify != X509_V_OK) {
       r.failure.kind = failure_kind::certificate;
       r.failure.verify_error = verify != X509_V_OK ? verify : X509_V_ERR_UNSPECIFIED;
       r.failure.reason = "no verified peer certificate after the handshake";
@@ -255,14 +255,14 @@ error_code client_connection::close() {
   for (int zeros = 0;;) {
     ERR_clear_error();
     io_->error = 0;
-    int rc = SSL_shutdown(ssl_);
+    int rc = SSL_shutdown(ssl_.get());
     if (rc == 1) break;
     if (rc == 0 && ++zeros == 1) continue;
     if (rc == 0 && zeros > 2) {  // readable twice and still no answer: the peer left silently
       ec = asio::ssl::error::stream_truncated;
       break;
     }
-    int error = rc == 0 ? SSL_ERROR_WANT_READ : SSL_get_error(ssl_, rc);
+    int error = rc == 0 ? SSL_ERROR_WANT_READ : SSL_get_error(ssl_.get(), rc);
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
       if (!wait(error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, ec)) break;
       continue;
@@ -280,14 +280,14 @@ error_code client_connection::close() {
 std::size_t client_connection::read(void* data, std::size_t size, error_code& ec) {
   ec = {};
   if (size == 0) return 0;
-  int n = drive([&] { return SSL_read(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))); }, ec);
+  int n = drive([&] { return SSL_read(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))); }, ec);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 std::size_t client_connection::write(const void* data, std::size_t size, error_code& ec) {
   ec = {};
   if (size == 0) return 0;
-  int n = drive([&] { return SSL_write(ssl_, data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))); }, ec);
+  int n = drive([&] { return SSL_write(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(size, INT_MAX))); }, ec);
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 

@@ -126,6 +126,8 @@ bool is_closed(const boost::system::error_code& ec) {
 
 }  // namespace
 
+void ssl_deleter::operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+
 void watch_alerts(SSL* ssl, alerts* seen) {
   SSL_set_ex_data(ssl, alert_slot_index(), seen);
   SSL_set_info_callback(ssl, on_info);

@@ -117,4 +117,16 @@ TEST(CrlTest, NumberIncrementsAndIsSharedByCopies) {
   EXPECT_EQ(crl_number(ca.make_intermediate().crl()), 1) << "each CA counts its own";
 }
 
+// A borrowed X509_CRL* gets its own reference: the owner and the copy each free theirs (ASan
+// catches a double free here, which the old owning constructor made easy).
+TEST(CrlOwnershipTest, FromNativeTakesItsOwnReference) {
+  auto authority = tlsfix::ca::certificate_authority::create();
+  auto list = authority.crl();
+  {
+    auto copy = tlsfix::ca::crl::from_native(list.native());
+    EXPECT_EQ(copy.to_der(), list.to_der());
+  }
+  EXPECT_EQ(tlsfix::ca::crl::from_der(list.to_der()).to_der(), list.to_der()) << "still usable after the copy is gone";
+}
+
 }  // namespace

@@ -63,7 +63,7 @@ TEST(CliCheckClientTest, CurlInsecureIsCaughtInTheTableAndTheJson) {
   auto table = tlsfix_verb(check_client({}, insecure));
   EXPECT_EQ(table.exit_status, 2) << table.output;
   for (const char* entry : {"expired", "wrong-host", "self-signed"})
-    EXPECT_THAT(table.output, ::testing::ContainsRegex(std::string("\n") + entry + " +reject +accepted +FAIL")) << table.output;
+    EXPECT_THAT(table.output, ::testing::ContainsRegex(std::string("\n") + entry + " +reject +accepted +fail ")) << table.output;
 
   auto json = tlsfix_verb(check_client({"--json"}, insecure));
   EXPECT_EQ(json.exit_status, 2);
@@ -71,6 +71,10 @@ TEST(CliCheckClientTest, CurlInsecureIsCaughtInTheTableAndTheJson) {
   EXPECT_EQ(report["passed"], false);
   EXPECT_THAT(failed_entries(report), ::testing::IsSupersetOf({"expired", "wrong-host", "self-signed", "untrusted-root", "system-store"}));
   EXPECT_EQ(report["failures"], failed_entries(report).size());
+  // The same word for each verdict in both: check_row::verdict().
+  for (const auto& row : report["rows"])
+    EXPECT_THAT(table.output, ::testing::ContainsRegex("\n" + row["entry"].get<std::string>() + " +[a-z]+ +[a-z]+ +" +
+                                                       row["verdict"].get<std::string>() + " "));
 }
 
 TEST(CliCheckClientTest, JsonHasOneRowPerCatalogEntry) {

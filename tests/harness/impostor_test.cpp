@@ -13,6 +13,7 @@
 #include <tlsfix/harness.hpp>
 
 #include "impostor_fixture.hpp"
+#include "support.hpp"
 
 namespace {
 
@@ -135,9 +136,11 @@ TEST_F(ImpostorTest, ClientThatIgnoresTimeIsCaughtOnExpiredAndNotYetValid) {
 }
 
 TEST_F(ImpostorTest, ClientThatTrustsTheSystemStoreIsCaught) {
-  for (const auto& [name, value] : catalog_->environment()) ::setenv(name.c_str(), value.c_str(), 1);
-  auto failed = failed_entries(check(*catalog_, flaw::trusts_system_store, false));
-  for (const auto& [name, value] : catalog_->environment()) ::unsetenv(name.c_str());
+  std::set<std::string> failed;
+  {
+    test::scoped_environment decoy{catalog_->environment()};
+    failed = failed_entries(check(*catalog_, flaw::trusts_system_store, false));
+  }
   EXPECT_THAT(failed, UnorderedElementsAreArray({"system-store"}));
 }
 

@@ -15,6 +15,8 @@
 
 #include <tlsfix/harness.hpp>
 
+#include "support.hpp"
+
 namespace {
 
 using namespace tlsfix;
@@ -39,12 +41,24 @@ TEST_F(TestClientTest, RefusesToDialOffLoopback) {
   EXPECT_THROW((harness::test_client{{.host = "10.1.2.3", .port = 443, .trust = ca_.root()}}), tlsfix::error);
 }
 
+// Each refusal blames the field at fault, not just any: a test that checked only the exception's
+// type would pass if the wrong field were blamed.
 TEST_F(TestClientTest, RejectsIncompleteOptions) {
-  EXPECT_THROW((harness::test_client{{.host = "", .port = 443, .trust = ca_.root()}}), tlsfix::error);
-  EXPECT_THROW((harness::test_client{{.host = "service.test.local", .port = 0, .trust = ca_.root()}}), tlsfix::error);
-  EXPECT_THROW((harness::test_client{{.host = "service.test.local", .port = 443, .trust = ca_.root(),
-                                      .resolve = {{"service.test.local", {"not-an-ip"}}}}}),
-               tlsfix::error);
+  auto field_of = [](const harness::client_options& o) {
+    try {
+      harness::test_client client{o};
+      return std::string("<accepted>");
+    } catch (const tlsfix::error& e) {
+      return e.field();
+    }
+  };
+  EXPECT_EQ(field_of({.host = "", .port = 443, .trust = ca_.root()}), "client_options.host");
+  EXPECT_EQ(field_of({.host = "service.test.local", .port = 0, .trust = ca_.root()}), "client_options.port");
+  EXPECT_EQ(field_of({.host = "service.test.local", .port = 443, .trust = ca_.root(),
+                      .resolve = {{"service.test.local", {"not-an-ip"}}}}),
+            "client_options.resolve['service.test.local']");
+  EXPECT_EQ(field_of({.host = "service.test.local", .port = 443, .trust = ca_.root(), .alpn = {""}}), "alpn");
+  EXPECT_EQ(field_of({.host = "service.test.local", .port = 443, .trust = ca_.root()}), "<accepted>") << "the control";
 }
 
 TEST_F(TestClientTest, VerifiesAnIpAddressWithoutSni) {
@@ -80,7 +94,9 @@ TEST_F(TestClientTest, NeverSendsARequestToAnUnverifiedServer) {
   try {
     harness::test_client(options).post("/login", "password=hunter2");
     ADD_FAILURE() << "request went through";
-  } catch (const tlsfix::error& e) {
+  } catch (const harness::connection_error& e) {
+    EXPECT_EQ(e.failure().kind, harness::failure_kind::certificate) << e.failure();
+    EXPECT_EQ(e.failure().verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
     EXPECT_THAT(e.what(), HasSubstr("unable to get local issuer certificate"));
   }
   EXPECT_EQ(requests.load(), 0);
@@ -90,13 +106,11 @@ TEST_F(TestClientTest, IgnoresTheSystemTrustStoreAndItsEnvironment) {
   // Point OpenSSL's default locations at the server's root: a client that consulted them would pass.
   auto server = harness::tls_server::start(ca_.issue("service.test.local"), harness::echo());
   harness::trust server_root{ca_.root()};
-  ::setenv("SSL_CERT_FILE", server_root.ca_file().c_str(), 1);
-  ::setenv("SSL_CERT_DIR", server_root.ca_file().parent_path().c_str(), 1);
+  test::scoped_environment system_store{{{"SSL_CERT_FILE", server_root.ca_file().string()},
+                                         {"SSL_CERT_DIR", server_root.ca_file().parent_path().string()}}};
   auto options = server.client_config();
   options.trust = harness::trust{ca::certificate_authority::create().root()};
   auto result = harness::test_client(options).handshake();
-  ::unsetenv("SSL_CERT_FILE");
-  ::unsetenv("SSL_CERT_DIR");
   EXPECT_EQ(result.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) << result.message();
 }
 
@@ -110,6 +124,12 @@ TEST_F(TestClientTest, TrustsEveryRootGivenDuringRotation) {
     options.trust = both;
     EXPECT_TRUE(harness::test_client(options).handshake().ok());
   }
+  // The negative control: with the new root alone, the server still on the old chain is refused.
+  auto only_next = old_server.client_config();
+  only_next.trust = harness::trust{next.root()};
+  auto refused = harness::test_client(only_next).handshake();
+  EXPECT_EQ(refused.failure.kind, harness::failure_kind::certificate) << refused.failure;
+  EXPECT_EQ(refused.failure.verify_error, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 }
 
 TEST_F(TestClientTest, GivesUpOnASilentServerAtItsTimeout) {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -89,6 +90,19 @@ class temp_dir {
 
  private:
   std::filesystem::path path_;
+};
+
+// Environment variables set for one scope and restored (or unset again) when it ends, also when
+// the test fails or throws. Tests run one at a time, so nothing else sees them.
+class scoped_environment {
+ public:
+  explicit scoped_environment(const environment& vars);
+  ~scoped_environment();
+  scoped_environment(const scoped_environment&) = delete;
+  scoped_environment& operator=(const scoped_environment&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
 
 // The number of open file descriptors of this process (for leak checks).

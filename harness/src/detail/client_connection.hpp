@@ -111,7 +111,7 @@ class client_connection {
   const client_options& options_;
   SSL_CTX* ctx_;
   std::unique_ptr<io_state> io_;  // the socket, shared with the BIO
-  SSL* ssl_ = nullptr;
+  ssl_ptr ssl_;
   std::string gather_;
   bool open_ = false;
   detail::alerts alerts_;

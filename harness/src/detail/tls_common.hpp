@@ -5,6 +5,7 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,13 @@
 #include "tlsfix/harness/tls_version.hpp"
 
 namespace tlsfix::harness::detail {
+
+// The owning handle for libssl's SSL, the counterpart of <tlsfix/ca/handles.hpp> (which covers
+// libcrypto's types, and so cannot name libssl's); tls_common.cpp holds its one SSL_free.
+struct ssl_deleter {
+  void operator()(SSL* ssl) const noexcept;
+};
+using ssl_ptr = std::unique_ptr<SSL, ssl_deleter>;
 
 // Version range, no renegotiation, no compression, no 0-RTT, no session tickets or cache:
 // every handshake is a full one, verified from scratch, and no two contexts share state.

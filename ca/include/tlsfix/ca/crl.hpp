@@ -14,14 +14,16 @@
 #include <string_view>
 #include <vector>
 
+#include "tlsfix/ca/handles.hpp"
+
 namespace tlsfix::ca {
 
 class crl {
  public:
   static crl from_pem(std::string_view pem, std::string_view what = "CRL");
   static crl from_der(std::string_view der, std::string_view what = "CRL");
-  // Takes ownership (used by certificate_authority).
-  explicit crl(X509_CRL* owned);
+  // Takes a new reference to an existing CRL: the caller keeps its own.
+  static crl from_native(X509_CRL* list);
 
   std::string to_pem() const;
   std::string to_der() const;
@@ -30,6 +32,7 @@ class crl {
   X509_CRL* native() const noexcept { return crl_.get(); }
 
  private:
+  explicit crl(x509_crl_ptr owned) : crl_(std::move(owned)) {}
   std::shared_ptr<X509_CRL> crl_;
 };
 
