@@ -273,15 +273,10 @@ impostor_catalog impostor_catalog::start() {
 }
 
 impostor_catalog::impostor_catalog(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+// Every server stops itself when it goes, so moving over a catalog or out of scope closes it.
 impostor_catalog::impostor_catalog(impostor_catalog&&) noexcept = default;
-impostor_catalog& impostor_catalog::operator=(impostor_catalog&& other) noexcept {
-  if (this != &other) {
-    close();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
-impostor_catalog::~impostor_catalog() { close(); }
+impostor_catalog& impostor_catalog::operator=(impostor_catalog&&) noexcept = default;
+impostor_catalog::~impostor_catalog() = default;
 
 const std::vector<impostor>& impostor_catalog::entries() const noexcept { return impl_->entries; }
 

@@ -299,15 +299,11 @@ std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_
 }
 
 tls_server::tls_server(std::unique_ptr<detail::server_state> p) : impl_(std::move(p)) {}
+// The state stops itself when it goes (~server_state), so moving over a server or out of scope
+// closes it.
 tls_server::tls_server(tls_server&&) noexcept = default;
-tls_server& tls_server::operator=(tls_server&& other) noexcept {
-  if (this != &other) {
-    close();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
-tls_server::~tls_server() { close(); }
+tls_server& tls_server::operator=(tls_server&&) noexcept = default;
+tls_server::~tls_server() = default;
 
 std::uint16_t tls_server::port() const noexcept { return impl_->port(); }
 
