@@ -1,5 +1,9 @@
 #include "tlsfix/ca/cert_request.hpp"
 
+#include <ostream>
+
+#include "detail/time.hpp"
+
 namespace tlsfix::ca {
 
 namespace {
@@ -25,6 +29,31 @@ validity validity::not_yet_valid(clock::duration in) {
 validity validity::short_lived(clock::duration length) {
   auto now = clock::now();
   return {now, now + length};
+}
+
+std::string_view to_string(usage u) noexcept {
+  switch (u) {
+    case usage::server: return "server";
+    case usage::client: return "client";
+    case usage::server_and_client: return "server and client";
+  }
+  return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, usage u) { return out << to_string(u); }
+
+std::ostream& operator<<(std::ostream& out, const validity& v) {
+  return out << detail::iso8601(v.not_before) << " to " << detail::iso8601(v.not_after);
+}
+
+std::ostream& operator<<(std::ostream& out, const cert_request& request) {
+  out << "cert_request for";
+  for (const auto& n : request.names) out << " '" << n << "'";
+  if (request.common_name) out << ", CN '" << *request.common_name << "'";
+  out << ", valid " << request.validity << ", ";
+  if (const auto* type = std::get_if<key_type>(&request.key)) out << "a new " << *type << " key";
+  else out << "the given " << std::get<private_key>(request.key).type() << " key";
+  return out << ", " << request.usage;
 }
 
 }  // namespace tlsfix::ca

@@ -7,6 +7,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ostream>
+
 #include "detail/bio.hpp"
 #include "detail/time.hpp"
 #include "detail/openssl_errors.hpp"
@@ -138,6 +140,16 @@ bool operator==(const certificate& a, const certificate& b) { return X509_cmp(a.
 std::string to_pem(const std::vector<certificate>& certs) {
   std::string out;
   for (const auto& cert : certs) out += cert.to_pem();
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& out, const certificate& cert) {
+  out << "certificate '" << cert.subject() << "' issued by '" << cert.issuer() << "', serial " << cert.serial_hex()
+      << ", valid " << detail::iso8601(cert.not_before()) << " to " << detail::iso8601(cert.not_after());
+  auto names = cert.subject_alt_names();
+  if (names.empty()) return out << ", no subjectAltName";
+  out << ", names";
+  for (const auto& n : names) out << ' ' << n;
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <mutex>
+#include <ostream>
 
 #include "detail/crl_builder.hpp"
 #include "detail/names.hpp"
@@ -228,5 +229,11 @@ const certificate& certificate_authority::cert() const noexcept { return state_-
 const certificate& certificate_authority::root() const noexcept { return state_->root; }
 const std::vector<certificate>& certificate_authority::chain() const noexcept { return state_->chain; }
 const private_key& certificate_authority::key() const noexcept { return state_->key; }
+
+std::ostream& operator<<(std::ostream& out, const certificate_authority& ca) {
+  out << "certificate_authority '" << ca.cert().subject() << "'";
+  if (!ca.chain().empty()) out << " under root '" << ca.root().subject() << "'";
+  return out;
+}
 
 }  // namespace tlsfix::ca

@@ -5,6 +5,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <ostream>
+
 #include "detail/bio.hpp"
 #include "detail/crl_builder.hpp"
 #include "detail/time.hpp"
@@ -93,4 +95,15 @@ ca::crl make_crl(const certificate& issuer, const private_key& issuer_key,
 }
 
 }  // namespace detail
+std::ostream& operator<<(std::ostream& out, const crl& list) {
+  auto bio = detail::memory_bio();
+  X509_NAME_print_ex(bio.get(), X509_CRL_get_issuer(list.native()), 0, XN_FLAG_RFC2253);
+  out << "crl by '" << detail::bio_to_string(bio.get()) << "'";
+  auto serials = list.revoked_serials();
+  if (serials.empty()) return out << ", revoking nothing";
+  out << ", revoking";
+  for (const auto& s : serials) out << ' ' << s;
+  return out;
+}
+
 }  // namespace tlsfix::ca

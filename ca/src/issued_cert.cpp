@@ -4,6 +4,8 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
+#include <ostream>
+
 #include "detail/bio.hpp"
 #include "detail/openssl_errors.hpp"
 #include "tlsfix/error.hpp"
@@ -49,6 +51,11 @@ void issued_cert::write_to(const std::filesystem::path& dir) const {
       {dir / "bundle.pem", bundle_pem(), file_mode::secret},
       {dir / "ca.crt", root_.to_pem(), file_mode::public_read},
   });
+}
+
+std::ostream& operator<<(std::ostream& out, const issued_cert& cert) {
+  return out << "issued_cert: " << cert.cert() << "; chain of " << cert.chain().size() << ", up to root '"
+             << cert.root().subject() << "'";
 }
 
 }  // namespace tlsfix::ca

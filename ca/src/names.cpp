@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ostream>
 #include <utility>
 
 #include "detail/names.hpp"
@@ -271,6 +272,24 @@ std::string authority(std::string_view host, std::uint16_t port) { return url_ho
 
 std::string https_url(std::string_view host, std::uint16_t port, std::string_view path) {
   return "https://" + authority(host, port) + std::string(path.empty() ? "/" : path);
+}
+
+std::string_view to_string(name_kind kind) noexcept {
+  switch (kind) {
+    case name_kind::dns: return "dns";
+    case name_kind::wildcard: return "wildcard";
+    case name_kind::ipv4: return "ipv4";
+    case name_kind::ipv6: return "ipv6";
+    case name_kind::uri: return "uri";
+    case name_kind::email: return "email";
+  }
+  return "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, name_kind kind) { return out << to_string(kind); }
+std::ostream& operator<<(std::ostream& out, const name& n) { return out << n.kind << " '" << n.text << "'"; }
+std::ostream& operator<<(std::ostream& out, const name_range& range) {
+  return out << (range.is_ip ? "address range '" : "DNS suffix '") << range.text << "'";
 }
 
 }  // namespace tlsfix::ca

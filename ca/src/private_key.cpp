@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 
 #include <array>
+#include <ostream>
 #include <string>
 
 #include "detail/bio.hpp"
@@ -141,5 +142,9 @@ std::string private_key::to_pem(std::string_view passphrase) const {
 std::string private_key::public_der() const {
   return detail::to_der(key_.get(), i2d_PUBKEY, "i2d_PUBKEY");
 }
+
+std::ostream& operator<<(std::ostream& out, key_type type) { return out << to_string(type); }
+
+std::ostream& operator<<(std::ostream& out, const private_key& key) { return out << "private_key " << key.type(); }
 
 }  // namespace tlsfix::ca

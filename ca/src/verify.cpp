@@ -4,6 +4,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <ostream>
+
 #include "detail/names.hpp"
 #include "detail/time.hpp"
 #include "detail/openssl_errors.hpp"
@@ -102,5 +104,14 @@ verify_result verify(const certificate& leaf, const verify_options& options) {
   }
   return result;
 }
+
+std::ostream& operator<<(std::ostream& out, const verify_result& result) {
+  if (!result.ok()) return out << "X509_V_ERR " << result.error << ": " << result.message();
+  out << "verified";
+  for (const auto& c : result.chain) out << " <- '" << c.subject() << "'";
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& out, purpose p) { return out << (p == purpose::server ? "server" : "client"); }
 
 }  // namespace tlsfix::ca

@@ -93,7 +93,7 @@ service_output render_service(const service_spec& spec, const ca::issued_cert& c
   const auto& leaf = cert.cert();
   out.record = {{"name", spec.name},
                 {"sans", leaf.subject_alt_names()},
-                {"usage", to_string(spec.usage)},
+                {"usage", usage_word(spec.usage)},
                 {"key_type", std::string(ca::to_string(spec.key))},
                 {"clients", spec.clients},
                 {"serial", leaf.serial_hex()},

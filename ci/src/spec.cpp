@@ -138,7 +138,7 @@ std::vector<std::string> service_spec::all_names() const {
   return out;
 }
 
-std::string to_string(ca::usage u) {
+std::string usage_word(ca::usage u) {
   switch (u) {
     case ca::usage::server: return "server";
     case ca::usage::client: return "client";

@@ -62,7 +62,8 @@ topology load_spec(const std::filesystem::path& file);
 // someone's client gains clientAuth. `existing` are names already in the directory.
 void resolve(topology& t, const std::vector<std::string>& existing = {});
 
-std::string to_string(ca::usage u);
+// The spec's word for a usage: "server", "client" or "both" (what manifest.json says too).
+std::string usage_word(ca::usage u);
 ca::usage parse_usage(std::string_view text, std::string_view where);
 
 }  // namespace tlsfix::cli

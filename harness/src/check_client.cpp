@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <ostream>
 #include <sstream>
 
 #include "tlsfix/error.hpp"
@@ -63,5 +64,36 @@ client_under_test strict_test_client(const impostor_catalog& catalog) {
     return connect_outcome{response.result_int() == 200, "HTTP " + std::to_string(response.result_int())};
   };
 }
+
+std::ostream& operator<<(std::ostream& out, expectation e) { return out << (e == expectation::reject ? "reject" : "accept"); }
+
+std::ostream& operator<<(std::ostream& out, tier t) {
+  switch (t) {
+    case tier::baseline: return out << "baseline";
+    case tier::revocation: return out << "revocation";
+    case tier::strict: return out << "strict";
+  }
+  return out << "unknown";
+}
+
+std::ostream& operator<<(std::ostream& out, const impostor& entry) {
+  out << "impostor '" << entry.name << "' at " << entry.url() << ": " << entry.expected;
+  if (!entry.expected_error.empty()) out << " (" << entry.expected_error << ")";
+  if (entry.tier != tier::baseline) out << ", " << entry.tier << " tier";
+  return out;
+}
+
+std::ostream& operator<<(std::ostream& out, const connect_outcome& outcome) {
+  return out << (outcome.connected ? "connected" : "did not connect") << (outcome.detail.empty() ? "" : ": ")
+             << outcome.detail;
+}
+
+std::ostream& operator<<(std::ostream& out, const check_row& row) {
+  return out << row.entry.name << ": " << row.verdict() << " (expected " << row.entry.expected << ", "
+             << (row.skipped ? "not run" : row.connected ? "accepted" : "rejected") << ")"
+             << (row.detail.empty() ? "" : ": ") << row.detail;
+}
+
+std::ostream& operator<<(std::ostream& out, const check_report& report) { return out << report.table(); }
 
 }  // namespace tlsfix::harness

@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -219,6 +220,8 @@ handshake_result client_connection::open() {
   if (!ca::is_ip_address(options_.host) && SSL_set_tlsext_host_name(ssl_.get(), options_.host.c_str()) != 1)
     throw tlsfix::error::from_openssl("SSL_set_tlsext_host_name", "client_options.host: '" + options_.host + "'");
   ca::apply_strict_policy(SSL_get0_param(ssl_.get()), options_.host, ca::purpose::server);
+  if (options_.verify_time)
+    X509_VERIFY_PARAM_set_time(SSL_get0_param(ssl_.get()), std::chrono::system_clock::to_time_t(*options_.verify_time));
 
   error_code ec;
   drive([this] { return SSL_connect(ssl_.get()); }, ec);

@@ -261,9 +261,10 @@ impostor_catalog impostor_catalog::start() {
     } else {
       std::vector<detail::identity_entry> identities;
       identities.push_back(row.identity(parts));
-      p->servers.push_back(detail::start_server(std::move(identities), answer_with(entry.name),
-                                                {.handshake_timeout = std::chrono::seconds(5), .threads = 1},
-                                                row.answer_any_name, row.configure));
+      p->servers.push_back(detail::start_server(
+          std::move(identities), answer_with(entry.name),
+          {.handshake_timeout = std::chrono::seconds(5), .answer_any_name = row.answer_any_name, .threads = 1},
+          row.configure));
       entry.port = p->servers.back()->port();
     }
     p->entries.push_back(std::move(entry));

@@ -189,7 +189,7 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
 
   auto& stream = s->stream;
   SSL* ssl = stream.native_handle();
-  handshake_state state{server->current_identities(), server->answer_unknown_names};
+  handshake_state state{server->current_identities(), server->options.answer_any_name};
   SSL_set_ex_data(ssl, handshake_state_index(), &state);
   watch_alerts(ssl, &s->seen);
   // The first identity serves clients that send no SNI; the SNI callback may switch it. The

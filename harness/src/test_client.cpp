@@ -12,6 +12,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <ostream>
+
 #include "detail/client_connection.hpp"
 #include "detail/tls_common.hpp"
 #include "tlsfix/error.hpp"
@@ -120,6 +122,12 @@ std::string test_client::exchange_line(const std::string& line) const {
   if (ec) c.fail(ec);
   c.close();
   return reply.substr(0, n - 1);
+}
+
+std::ostream& operator<<(std::ostream& out, const handshake_result& result) {
+  out << result.message();
+  if (!result.peer_chain.empty()) out << "; the peer sent " << result.peer_chain.front();
+  return out;
 }
 
 }  // namespace tlsfix::harness

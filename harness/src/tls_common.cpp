@@ -17,6 +17,11 @@ namespace tlsfix::harness {
 
 std::string_view to_string(tls_version v) noexcept { return v == tls_version::tls1_3 ? "TLSv1.3" : "TLSv1.2"; }
 
+std::ostream& operator<<(std::ostream& out, tls_version v) { return out << to_string(v); }
+std::ostream& operator<<(std::ostream& out, const tls_version_range& range) {
+  return out << range.min << " to " << range.max;
+}
+
 std::string_view to_string(failure_kind kind) noexcept {
   switch (kind) {
     case failure_kind::none: return "none";

@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +15,7 @@
 #include <algorithm>
 #include <cctype>
 #include <future>
+#include <ostream>
 
 #include "detail/server_impl.hpp"
 #include "detail/tls_common.hpp"
@@ -43,7 +45,7 @@ int on_servername(SSL* ssl, int* alert, void*) {
   const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (state == nullptr || sni == nullptr) return SSL_TLSEXT_ERR_OK;
   const identity_entry* entry = state->identities->find(sni);
-  if (entry == nullptr && state->answer_unknown_names) return SSL_TLSEXT_ERR_OK;  // keep the fallback
+  if (entry == nullptr && state->answer_any_name) return SSL_TLSEXT_ERR_OK;  // keep the fallback
   if (entry == nullptr) {
     state->unknown_name = true;
     *alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -239,7 +241,7 @@ tls_server tls_server::start(std::vector<ca::issued_cert> identities, handler h,
 }
 
 std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_entry> identities, harness::handler h,
-                                                           server_options options, bool answer_unknown_names,
+                                                           server_options options,
                                                            const std::function<void(SSL_CTX*)>& configure) {
   if (options.threads == 0) throw tlsfix::error("server_options.threads", "must be at least 1");
   if (options.client_auth != client_auth::none && !options.client_trust)
@@ -248,7 +250,6 @@ std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_
 
   auto p = std::make_unique<server_state>();
   p->identities = make_identity_set(std::move(identities));
-  p->answer_unknown_names = answer_unknown_names;
   p->handler = std::move(h);
   p->alpn = alpn_wire(options.alpn);
   p->options = std::move(options);
@@ -277,6 +278,8 @@ std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_
     int mode = SSL_VERIFY_PEER | (p->options.client_auth == client_auth::required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0);
     SSL_CTX_set_verify(ctx, mode, ca::strict_verify_callback);
     ca::apply_strict_policy(SSL_CTX_get0_param(ctx), "", ca::purpose::client);
+    if (p->options.verify_time)
+      X509_VERIFY_PARAM_set_time(SSL_CTX_get0_param(ctx), std::chrono::system_clock::to_time_t(*p->options.verify_time));
   }  // otherwise no client certificate is asked for (a server context's default)
 
   if (configure) configure(ctx);
@@ -356,6 +359,25 @@ test_client tls_server::client() const { return test_client(client_config()); }
 
 void tls_server::close() noexcept {
   if (impl_) impl_->close();
+}
+
+std::ostream& operator<<(std::ostream& out, const handshake_record& record) {
+  out << record.remote;
+  if (!record.sni.empty()) out << ", SNI '" << record.sni << "'";
+  if (!record.ok()) return out << ": " << record.failure;
+  out << ": " << record.version << " " << record.cipher;
+  if (!record.alpn.empty()) out << ", ALPN " << record.alpn;
+  if (!record.client_subject.empty()) out << ", client '" << record.client_subject << "'";
+  return out << ", served serial " << record.served_serial;
+}
+
+std::ostream& operator<<(std::ostream& out, client_auth mode) {
+  switch (mode) {
+    case client_auth::none: return out << "none";
+    case client_auth::optional: return out << "optional";
+    case client_auth::required: return out << "required";
+  }
+  return out << "unknown";
 }
 
 }  // namespace tlsfix::harness

@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <optional>
+#include <ostream>
 
 #include "tlsfix/ca/names.hpp"
 #include "tlsfix/error.hpp"
@@ -70,6 +71,12 @@ std::vector<std::string> trust::curl_args(const std::string& name, std::uint16_t
   // --capath too: curl otherwise still consults its built-in CA directory (/etc/ssl/certs).
   return {"--cacert", ca_file().string(), "--capath", ca_file().parent_path().string(), "--resolve",
           name + ":" + std::to_string(port) + ":" + addr};
+}
+
+std::ostream& operator<<(std::ostream& out, const trust& roots) {
+  out << "trust of " << roots.roots().size() << (roots.roots().size() == 1 ? " root:" : " roots:");
+  for (const auto& root : roots.roots()) out << " '" << root.subject() << "'";
+  return out;
 }
 
 }  // namespace tlsfix::harness

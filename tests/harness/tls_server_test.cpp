@@ -224,6 +224,46 @@ TEST_F(TlsServerTest, ChoosesTheIdentityBySniAndRefusesUnknownNames) {
   EXPECT_EQ(server.handshakes()[2].failure.reason, "unrecognized name 'c.test.local'");
 }
 
+// answer_any_name lets a wrong-host test work by name: the server hands its certificate to any SNI,
+// and the client's own name check is what refuses it (not the server's unrecognized_name).
+TEST_F(TlsServerTest, AnswerAnyNameMakesTheClientsNameCheckTheOneThatFails) {
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.answer_any_name = true});
+  auto options = server.client_config();
+  options.host = "other.test.local";
+  auto result = harness::test_client(options).handshake();
+  EXPECT_EQ(result.failure.kind, harness::failure_kind::certificate) << result.failure;
+  EXPECT_EQ(result.failure.verify_error, X509_V_ERR_HOSTNAME_MISMATCH);
+  EXPECT_EQ(result.failure.alert_received, -1) << "the server did not refuse the name itself";
+  EXPECT_TRUE(server.client().handshake().ok()) << "the right name still verifies";
+}
+
+// A verification time moves the clock for one side's check: an expiry test needs no waiting.
+TEST_F(TlsServerTest, VerifyTimeSeesCertificatesExpireWithoutWaiting) {
+  auto client_ca = ca::certificate_authority::create();
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(),
+                                           {.client_auth = harness::client_auth::required,
+                                            .client_trust = harness::trust{client_ca.root()}});
+  auto options = server.client_config();
+  options.identity = client_ca.issue({.names = {"alice@test.local"}, .usage = ca::usage::client});
+  EXPECT_TRUE(harness::test_client(options).handshake().ok()) << "the control: verified now";
+
+  options.verify_time = ca::clock::now() + std::chrono::days(100);  // the leaf lasts 90 days
+  auto later = harness::test_client(options).handshake();
+  EXPECT_EQ(later.failure.kind, harness::failure_kind::certificate) << later.failure;
+  EXPECT_EQ(later.failure.verify_error, X509_V_ERR_CERT_HAS_EXPIRED);
+
+  auto strict = harness::tls_server::start(ca_.issue("service.test.local"), hello(),
+                                           {.client_auth = harness::client_auth::required,
+                                            .client_trust = harness::trust{client_ca.root()},
+                                            .verify_time = ca::clock::now() + std::chrono::days(100)});
+  options = strict.client_config();
+  options.identity = client_ca.issue({.names = {"alice@test.local"}, .usage = ca::usage::client});
+  EXPECT_FALSE(harness::test_client(options).handshake().ok());
+  ASSERT_TRUE(strict.wait_for_handshakes(1));
+  EXPECT_EQ(strict.handshakes()[0].failure.kind, harness::failure_kind::certificate) << strict.handshakes()[0].failure;
+  EXPECT_EQ(strict.handshakes()[0].failure.verify_error, X509_V_ERR_CERT_HAS_EXPIRED);
+}
+
 TEST_F(TlsServerTest, ReloadServesTheNewCertificateToNewHandshakes) {
   auto first = ca_.issue("service.test.local");
   auto server = harness::tls_server::start(first, harness::echo());

@@ -49,7 +49,7 @@ struct identity_set {
 // Per-connection data the OpenSSL callbacks reach through SSL ex_data.
 struct handshake_state {
   std::shared_ptr<const identity_set> identities;
-  bool answer_unknown_names = false;
+  bool answer_any_name = false;
   bool unknown_name = false;
 };
 int handshake_state_index();
@@ -106,9 +106,6 @@ struct server_state {
   ~server_state() { close(); }
 
   server_options options;
-  // Impostors only: serve the first identity whatever name the client asks for, so that the
-  // client's own name check is what fails.
-  bool answer_unknown_names = false;
   harness::handler handler;
   std::string name;
   std::vector<unsigned char> alpn;
@@ -141,11 +138,9 @@ struct server_state {
 std::shared_ptr<const identity_set> make_identity_set(std::vector<ca::issued_cert> identities);
 
 // Starts a server as tls_server::start does, listening when it returns, with the impostors' extra
-// knobs: `answer_unknown_names` serves the first identity whatever name the client asks for, and
-// `configure` runs on the SSL_CTX after tlsfix's own settings (to allow only TLS 1.0, say).
+// knob: `configure` runs on the SSL_CTX after tlsfix's own settings (to allow only TLS 1.0, say).
 std::unique_ptr<server_state> start_server(std::vector<identity_entry> identities, harness::handler h,
-                                           server_options options, bool answer_unknown_names = false,
-                                           const std::function<void(SSL_CTX*)>& configure = {});
+                                           server_options options, const std::function<void(SSL_CTX*)>& configure = {});
 
 // One counted place among server_options.max_connections, taken by the accept loop before the
 // session starts (so that a burst cannot overshoot the cap) and given back when the session ends.

@@ -14,9 +14,11 @@
 //   auto leaf = ca.issue(req);
 #pragma once
 
+#include <iosfwd>
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -54,5 +56,12 @@ struct cert_request {
   std::variant<key_type, private_key> key = key_type::ecdsa_p256;
   ca::usage usage = ca::usage::server;
 };
+
+// "server", "client", "server and client".
+std::string_view to_string(usage u) noexcept;
+std::ostream& operator<<(std::ostream& out, usage u);
+// "2026-11-01T10:00:00Z to 2027-01-30T10:00:00Z".
+std::ostream& operator<<(std::ostream& out, const validity& v);
+std::ostream& operator<<(std::ostream& out, const cert_request& request);
 
 }  // namespace tlsfix::ca

@@ -11,6 +11,7 @@
 
 #include <openssl/types.h>
 
+#include <iosfwd>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -60,5 +61,8 @@ class certificate {
 
 // Concatenated PEM of the certificates, in order.
 std::string to_pem(const std::vector<certificate>& certs);
+
+// One line for test failures: subject, issuer, serial, validity and names.
+std::ostream& operator<<(std::ostream& out, const certificate& cert);
 
 }  // namespace tlsfix::ca

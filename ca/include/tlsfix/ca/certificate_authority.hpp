@@ -17,6 +17,7 @@
 // A `certificate_authority` may be used from several threads at once; copies share one CA.
 #pragma once
 
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,5 +89,8 @@ class certificate_authority {
   explicit certificate_authority(std::shared_ptr<state> s) : state_(std::move(s)) {}
   std::shared_ptr<state> state_;
 };
+
+// The CA's subject, and the root's when it is an intermediate.
+std::ostream& operator<<(std::ostream& out, const certificate_authority& ca);
 
 }  // namespace tlsfix::ca

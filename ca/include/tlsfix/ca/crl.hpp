@@ -9,6 +9,7 @@
 
 #include <openssl/types.h>
 
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,5 +36,8 @@ class crl {
   explicit crl(x509_crl_ptr owned) : crl_(std::move(owned)) {}
   std::shared_ptr<X509_CRL> crl_;
 };
+
+// The issuer and the serials it revokes.
+std::ostream& operator<<(std::ostream& out, const crl& list);
 
 }  // namespace tlsfix::ca

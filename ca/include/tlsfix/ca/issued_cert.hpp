@@ -9,6 +9,7 @@
 //   std::string p12 = leaf.pkcs12("s3cret");                                     // Java, .NET
 #pragma once
 
+#include <iosfwd>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -61,5 +62,8 @@ class issued_cert {
   private_key key_;
   certificate root_;
 };
+
+// The leaf, how many certificates the chain holds and the root it leads to.
+std::ostream& operator<<(std::ostream& out, const issued_cert& cert);
 
 }  // namespace tlsfix::ca

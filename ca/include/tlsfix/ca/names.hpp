@@ -14,6 +14,7 @@
 //   assert(tlsfix::ca::https_url("::1", 8443) == "https://[::1]:8443/");
 #pragma once
 
+#include <iosfwd>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -58,6 +59,11 @@ name_range parse_name_range(std::string_view text, std::string_view field);
 // Whether `n` is within `ranges` as RFC 5280 reads name constraints: a name whose kind (DNS, IP)
 // has no range of its own in the list is not constrained; URIs and emails never are.
 bool permits(const std::vector<name_range>& ranges, const name& n);
+
+std::string_view to_string(name_kind kind) noexcept;  // "dns", "wildcard", "ipv4", ...
+std::ostream& operator<<(std::ostream& out, name_kind kind);
+std::ostream& operator<<(std::ostream& out, const name& n);         // "dns 'service.test.local'"
+std::ostream& operator<<(std::ostream& out, const name_range& range);  // as written
 
 // "[::1]" for an IPv6 address, the host itself otherwise: a host as URLs and curl --resolve write it.
 std::string url_host(std::string_view host);

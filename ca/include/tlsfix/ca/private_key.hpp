@@ -12,6 +12,7 @@
 
 #include <openssl/types.h>
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 
@@ -49,5 +50,9 @@ class private_key {
   std::shared_ptr<EVP_PKEY> key_;
   key_type type_;
 };
+
+// "ecdsa-p256"; and for a key its type only, never its material.
+std::ostream& operator<<(std::ostream& out, key_type type);
+std::ostream& operator<<(std::ostream& out, const private_key& key);
 
 }  // namespace tlsfix::ca

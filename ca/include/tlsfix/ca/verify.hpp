@@ -17,6 +17,7 @@
 // come with this header rather than from a second include the caller has to know about.
 #include <openssl/x509_vfy.h>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,10 @@ verify_result verify(const certificate& leaf, const verify_options& options);
 // X509_STORE_CTX_set_verify_cb): an end-entity certificate must not be a CA (CA:TRUE), else
 // X509_V_ERR_INVALID_NON_CA. Used by `verify` and by every harness client and server.
 int strict_verify_callback(int preverify_ok, X509_STORE_CTX* ctx);
+
+// "verified: <chain>", or the error's code, text and depth.
+std::ostream& operator<<(std::ostream& out, const verify_result& result);
+std::ostream& operator<<(std::ostream& out, purpose p);
 
 // Applies the strict policy to a verify param (a store's, or an SSL's via SSL_get0_param): the
 // one definition shared by `verify` and the harness. Throws `error` for an empty server name.

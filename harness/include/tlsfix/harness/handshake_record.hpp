@@ -6,6 +6,7 @@
 //   EXPECT_EQ(record.version, "TLSv1.3");
 #pragma once
 
+#include <iosfwd>
 #include <string>
 
 #include "tlsfix/harness/tls_failure.hpp"
@@ -27,5 +28,8 @@ struct handshake_record {
 
   bool ok() const noexcept { return failure.ok(); }
 };
+
+// "127.0.0.1:53422, SNI 'a.test.local': TLSv1.3 ..." or the failure.
+std::ostream& operator<<(std::ostream& out, const handshake_record& record);
 
 }  // namespace tlsfix::harness

@@ -18,6 +18,7 @@
 // Every server has its own SSL_CTX; all listen on 127.0.0.1 and every name resolves there.
 #pragma once
 
+#include <iosfwd>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -126,5 +127,14 @@ check_report check_client(const impostor_catalog& catalog, const client_under_te
 
 // The adapter for tlsfix's own test_client (also the reference every other client is held to).
 client_under_test strict_test_client(const impostor_catalog& catalog);
+
+std::ostream& operator<<(std::ostream& out, expectation e);  // "reject", "accept"
+std::ostream& operator<<(std::ostream& out, tier t);         // "baseline", "revocation", "strict"
+// "impostor 'expired' at https://expired.impostor.test:PORT/: reject (certificate has expired)".
+std::ostream& operator<<(std::ostream& out, const impostor& entry);
+std::ostream& operator<<(std::ostream& out, const connect_outcome& outcome);
+std::ostream& operator<<(std::ostream& out, const check_row& row);
+// The table.
+std::ostream& operator<<(std::ostream& out, const check_report& report);
 
 }  // namespace tlsfix::harness

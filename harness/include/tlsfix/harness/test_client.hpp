@@ -19,6 +19,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <iosfwd>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -27,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "tlsfix/ca/cert_request.hpp"
 #include "tlsfix/ca/certificate.hpp"
 #include "tlsfix/ca/issued_cert.hpp"
 #include "tlsfix/harness/tls_failure.hpp"
@@ -50,6 +52,9 @@ struct client_options {
   std::vector<std::string> alpn;
   tls_version_range versions;
   std::chrono::milliseconds timeout = std::chrono::seconds(10);
+  // Verify the server's certificate as of this time instead of now, so that a test sees it expire
+  // without waiting (X509_VERIFY_PARAM_set_time).
+  std::optional<ca::clock::time_point> verify_time;
 };
 
 struct handshake_result {
@@ -92,5 +97,8 @@ class test_client {
   // cannot resume sessions, because tickets and the session cache are off.
   std::shared_ptr<boost::asio::ssl::context> context_;
 };
+
+// message(), with the peer's leaf when it sent one.
+std::ostream& operator<<(std::ostream& out, const handshake_result& result);
 
 }  // namespace tlsfix::harness

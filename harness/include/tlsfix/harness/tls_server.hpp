@@ -3,7 +3,8 @@
 // Serve HTTP (a Beast request in, a response out, HTTP/1.1 keep-alive) or a line protocol. Every
 // server has its own SSL_CTX (no shared tickets or session caches), refuses TLS below 1.2,
 // renegotiation and 0-RTT, picks its certificate by SNI (an unknown name gets the
-// unrecognized_name alert, never another service's certificate), and records every connection.
+// unrecognized_name alert, never another service's certificate, unless answer_any_name asks for
+// the first identity instead), and records every connection.
 //
 //   auto ca = tlsfix::ca::certificate_authority::create();
 //   auto server = tlsfix::harness::tls_server::start(ca.issue("service.test.local"),
@@ -18,6 +19,7 @@
 // All member functions may be called from any thread.
 #pragma once
 
+#include <iosfwd>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -66,6 +68,13 @@ struct server_options {
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::size_t max_connections = 4096;
+  // Serve the first identity to a client that asks (by SNI) for a name no identity has, instead of
+  // refusing it with unrecognized_name: the client's own name check is then what must fail, which
+  // is how a wrong-host test by name works.
+  bool answer_any_name = false;
+  // Verify client certificates as of this time instead of now, so that a test sees an expired one
+  // refused live without waiting (X509_VERIFY_PARAM_set_time).
+  std::optional<ca::clock::time_point> verify_time;
   // Worker threads, each with its own event loop. A connection stays on the worker that took it
   // (the accepting one unless another has clearly fewer connections), so its steps never hop
   // between threads; a burst of clients still spreads over all of them.
@@ -115,5 +124,7 @@ class tls_server {
   explicit tls_server(std::unique_ptr<detail::server_state> p);
   std::unique_ptr<detail::server_state> impl_;
 };
+
+std::ostream& operator<<(std::ostream& out, client_auth mode);  // "none", "optional", "required"
 
 }  // namespace tlsfix::harness

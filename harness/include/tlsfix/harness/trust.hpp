@@ -14,6 +14,7 @@
 
 #include <openssl/types.h>
 
+#include <iosfwd>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -62,5 +63,8 @@ class trust {
   struct file_state;
   std::shared_ptr<file_state> file_;
 };
+
+// "trust of 1 root: 'CN=tlsfix test CA ...'".
+std::ostream& operator<<(std::ostream& out, const trust& roots);
 
 }  // namespace tlsfix::harness
