@@ -73,7 +73,7 @@ TEST(CliCheckClientTest, CurlInsecureIsCaughtInTheTableAndTheJson) {
   EXPECT_EQ(report["failures"], failed_entries(report).size());
   // The same word for each verdict in both: check_row::verdict().
   for (const auto& row : report["rows"])
-    EXPECT_THAT(table.output, ::testing::ContainsRegex("\n" + row["entry"].get<std::string>() + " +[a-z]+ +[a-z]+ +" +
+    EXPECT_THAT(table.output, ::testing::ContainsRegex(std::string("\n").append(row["entry"].get<std::string>()) + " +[a-z]+ +[a-z]+ +" +
                                                        row["verdict"].get<std::string>() + " "));
 }
 
