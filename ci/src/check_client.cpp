@@ -14,6 +14,7 @@
 
 #include "durations.hpp"
 #include "process.hpp"
+#include "tlsfix/harness/nss_wrapper.hpp"
 #include "verbs.hpp"
 #include "tlsfix/ca/names.hpp"
 #include "tlsfix/error.hpp"
@@ -83,7 +84,7 @@ verb_result check_client(const check_client_options& o) {
   std::optional<ca::temp_file> hosts;
   try {
     hosts.emplace(hosts_file_for(catalog), "hosts");
-    for (auto& v : nss_wrapper_environment(hosts->path())) base.push_back(std::move(v));
+    for (auto& v : harness::nss_wrapper_environment(hosts->path())) base.push_back(std::move(v));
   } catch (const tlsfix::error& e) {
     // Still useful for clients told --resolve; say what unmodified programs will miss.
     out.err = "tlsfix check-client: " + std::string(e.what()) + "; names resolve only for clients given {host}:{port}:127.0.0.1\n";

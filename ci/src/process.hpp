@@ -1,5 +1,5 @@
 // Starting other programs: the one implementation that the CLI (check-client, trust) and the
-// tests (curl, openssl, nginx, the tlsfix binary) share.
+// tests (curl, openssl, nginx, the tlsfix binary) share. (Names for them: harness/nss_wrapper.hpp.)
 //
 // Every program gets its own process group, so that a deadline or a stop also ends what it
 // started (a shell's children), and dies with this process (PR_SET_PDEATHSIG): a client under
@@ -65,11 +65,5 @@ class background_process {
 
 // Whether `program` names an executable: a path, or a name found on PATH.
 bool can_execute(const std::string& program);
-
-// libnss_wrapper.so (Debian libnss-wrapper), or $TLSFIX_NSS_WRAPPER; throws saying what to install.
-std::filesystem::path find_nss_wrapper();
-// NSS_WRAPPER_HOSTS and LD_PRELOAD (ahead of any existing one): getaddrinfo() then answers from
-// `hosts_file`. Programs that bypass the C library's resolver (pure-Go, c-ares) are not covered.
-env_list nss_wrapper_environment(const std::filesystem::path& hosts_file);
 
 }  // namespace tlsfix::cli

@@ -15,6 +15,7 @@
 #include "directory.hpp"
 #include "outputs.hpp"
 #include "process.hpp"
+#include "tlsfix/harness/nss_wrapper.hpp"
 #include "verbs.hpp"
 
 namespace tlsfix::cli {
@@ -22,7 +23,7 @@ namespace tlsfix::cli {
 verb_result run(const run_options& o) {
   auto dir = tlsfix_dir::open(o.dir);
   env_list vars = environment(harness::trust::from_file(dir.ca_file()), dir.path(), dir.services());
-  for (auto& v : nss_wrapper_environment(dir.path() / "hosts")) vars.push_back(std::move(v));
+  for (auto& v : harness::nss_wrapper_environment(dir.path() / "hosts")) vars.push_back(std::move(v));
   for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
   std::vector<std::string> command = o.command;
   std::vector<char*> argv;

@@ -102,8 +102,11 @@ void describe_session(SSL* ssl, handshake_record& r) {
   r.alpn = std::move(facts.alpn);
   if (X509* served = SSL_get_certificate(ssl)) r.served_serial = ca::certificate::from_native(served).serial_hex();
   // A rejected client certificate is not kept as the peer's, but its verify result is.
-  if (X509* peer = SSL_get0_peer_certificate(ssl); peer && SSL_get_verify_result(ssl) == X509_V_OK)
-    r.client_subject = subject_of(peer);
+  if (X509* peer = SSL_get0_peer_certificate(ssl); peer && SSL_get_verify_result(ssl) == X509_V_OK) {
+    auto cert = ca::certificate::from_native(peer);
+    r.client_subject = cert.subject();
+    r.client_serial = cert.serial_hex();
+  }
 }
 
 asio::awaitable<void> serve_http(server_state* server, session& s, const http_handler& handler) {
@@ -175,8 +178,10 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
       asio::buffer(&first, 1), tcp::socket::message_peek, asio::as_tuple(asio::use_awaitable));
   if (s->timed_out) {
     record.failure = {.kind = failure_kind::timeout, .reason = "no ClientHello before the handshake deadline"};
+    record.silent = true;
   } else if (peek_error || peeked == 0) {
     record.failure = {.kind = failure_kind::closed, .reason = peek_error ? peek_error.message() : "before its first byte"};
+    record.silent = true;
   } else if (first != tls_handshake_record) {
     ++server->plaintext;
     record.failure = {.kind = failure_kind::plaintext};
@@ -216,6 +221,7 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
       record.failure.reason = "unrecognized name '" + record.sni + "'";
     }
     record.client_subject.clear();
+    record.client_serial.clear();
     server->record(std::move(record));
     co_return;
   }

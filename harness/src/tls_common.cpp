@@ -193,7 +193,6 @@ negotiated negotiated_on(SSL* ssl) {
   return out;
 }
 
-std::string subject_of(X509* cert) { return cert ? ca::certificate::from_native(cert).subject() : std::string(); }
 
 }  // namespace detail
 }  // namespace tlsfix::harness

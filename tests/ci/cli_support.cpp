@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "tlsfix/error.hpp"
+#include "tlsfix/harness/nss_wrapper.hpp"
 
 namespace tlsfix::cli_test {
 
@@ -58,7 +59,7 @@ background_server::~background_server() {
 
 std::string nss_wrapper_missing() {
   try {
-    cli::find_nss_wrapper();
+    harness::find_nss_wrapper();
     return {};
   } catch (const tlsfix::error& e) {
     return e.what();

@@ -52,7 +52,7 @@ class background_server {
   fs::path pid_file_;
 };
 
-// Why nss_wrapper cannot be used here, found the way the CLI finds it (cli::find_nss_wrapper), or
+// Why nss_wrapper cannot be used here, found the way the CLI finds it (harness::find_nss_wrapper), or
 // empty when it can: tests that need it skip with this reason.
 std::string nss_wrapper_missing();
 

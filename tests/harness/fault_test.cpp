@@ -31,6 +31,7 @@ TEST_F(FaultTest, PlaintextHttpIsClosedWithoutAnAnswer) {
     EXPECT_THAT(outcome.received, IsEmpty()) << "no HTTP answer, not even a TLS alert";
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
     EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::plaintext);
+    EXPECT_FALSE(server.handshakes()[0].silent) << "it sent plaintext";
     EXPECT_EQ(server.handshakes()[0].remote, attacker.local_endpoint());
   }
   EXPECT_EQ(server.plaintext_attempts(), 1u);
@@ -113,6 +114,7 @@ TEST_F(FaultTest, SilentConnectionIsClosedAtTheDeadline) {
     ASSERT_TRUE(server.wait_for_handshakes(1, 5s));
   }
   EXPECT_EQ(server.handshakes()[0].failure.kind, harness::failure_kind::timeout) << server.handshakes()[0].failure;
+  EXPECT_TRUE(server.handshakes()[0].silent) << "it never sent a byte";
   ExpectStillServing(server, fds);
 }
 

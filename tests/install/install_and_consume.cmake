@@ -88,6 +88,7 @@ step("run the consumer" "${consumer_build}/tlsfix_consumer")
 if(failure STREQUAL "")
   message(STATUS "install test: consumer says: ${out}")
 endif()
+step("run the consumer's fixtures suite" "${consumer_build}/tlsfix_consumer_suite")
 
 # The same consumer as a Make or Meson build sees the package: flags from pkg-config alone.
 if(NOT "${PKG_CONFIG}" STREQUAL "")

@@ -61,7 +61,5 @@ struct negotiated {
 };
 negotiated negotiated_on(SSL* ssl);
 
-// The subject of a certificate, for records.
-std::string subject_of(X509* cert);
 
 }  // namespace tlsfix::harness::detail

@@ -20,11 +20,15 @@ struct handshake_record {
   std::string cipher;
   std::string alpn;
   std::string client_subject;  // the verified client certificate's subject, or empty
+  std::string client_serial;   // and its serial (as certificate::serial_hex() prints it), or empty
   std::string served_serial;   // serial of the certificate this server presented
   // Kind none when the handshake succeeded; otherwise why not, in the same terms a client's
   // handshake_result uses: a client certificate this server refused (kind certificate, with its
   // verify_error), the client's alert, plaintext, a timeout, the connection cap.
   tls_failure failure;
+  // The peer never sent a byte: it closed, or the deadline passed first (a port probe, a health
+  // check that only connects). No TLS was attempted, so it says nothing about the peer's TLS.
+  bool silent = false;
 
   bool ok() const noexcept { return failure.ok(); }
 };
