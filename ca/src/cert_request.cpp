@@ -1,8 +1,8 @@
 #include "tlsfix/ca/cert_request.hpp"
 
+#include <ctime>
 #include <ostream>
 
-#include "detail/time.hpp"
 
 namespace tlsfix::ca {
 
@@ -31,6 +31,15 @@ validity validity::short_lived(clock::duration length) {
   return {now, now + length};
 }
 
+std::string to_iso8601(clock::time_point t) {
+  std::time_t seconds = clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
 std::string_view to_string(usage u) noexcept {
   switch (u) {
     case usage::server: return "server";
@@ -43,7 +52,7 @@ std::string_view to_string(usage u) noexcept {
 std::ostream& operator<<(std::ostream& out, usage u) { return out << to_string(u); }
 
 std::ostream& operator<<(std::ostream& out, const validity& v) {
-  return out << detail::iso8601(v.not_before) << " to " << detail::iso8601(v.not_after);
+  return out << to_iso8601(v.not_before) << " to " << to_iso8601(v.not_after);
 }
 
 std::ostream& operator<<(std::ostream& out, const cert_request& request) {

@@ -145,7 +145,7 @@ std::string to_pem(const std::vector<certificate>& certs) {
 
 std::ostream& operator<<(std::ostream& out, const certificate& cert) {
   out << "certificate '" << cert.subject() << "' issued by '" << cert.issuer() << "', serial " << cert.serial_hex()
-      << ", valid " << detail::iso8601(cert.not_before()) << " to " << detail::iso8601(cert.not_after());
+      << ", valid " << to_iso8601(cert.not_before()) << " to " << to_iso8601(cert.not_after());
   auto names = cert.subject_alt_names();
   if (names.empty()) return out << ", no subjectAltName";
   out << ", names";

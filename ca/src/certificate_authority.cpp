@@ -38,8 +38,8 @@ namespace {
 
 void check_validity(const validity& v, const std::string& field) {
   if (v.not_after <= v.not_before)
-    throw error(field, "not_after (" + detail::iso8601(v.not_after) + ") is not after not_before (" +
-                detail::iso8601(v.not_before) + ")");
+    throw error(field, "not_after (" + to_iso8601(v.not_after) + ") is not after not_before (" +
+                to_iso8601(v.not_before) + ")");
 }
 
 void check_common_name(const std::optional<std::string>& cn, const std::string& field) {

@@ -33,11 +33,11 @@ verb_result check_expiry(const check_expiry_options& o) {
     bool soon = cert.not_after() <= deadline;
     expiring += soon ? 1 : 0;
     auto left = std::chrono::duration_cast<std::chrono::seconds>(cert.not_after() - now);
-    list.push_back({{"file", file}, {"subject", cert.subject()}, {"not_after", format_time(cert.not_after())},
+    list.push_back({{"file", file}, {"subject", cert.subject()}, {"not_after", ca::to_iso8601(cert.not_after())},
                     {"seconds_left", left.count()}, {"expiring", soon}});
     if (soon && !o.json)
       out.out += std::string(left.count() <= 0 ? "EXPIRED  " : "EXPIRING ") + file + "  " + cert.subject() +
-                 "  not after " + format_time(cert.not_after()) + " (" + format_duration(left) + ")\n";
+                 "  not after " + ca::to_iso8601(cert.not_after()) + " (" + format_duration(left) + ")\n";
   }
   if (o.json)
     out.out = nlohmann::json{{"within_seconds", window.count()}, {"expiring", expiring}, {"certificates", list}}.dump(2) + "\n";

@@ -98,8 +98,8 @@ service_output render_service(const service_spec& spec, const ca::issued_cert& c
                 {"clients", spec.clients},
                 {"serial", leaf.serial_hex()},
                 {"sha256_fingerprint", leaf.sha256_fingerprint()},
-                {"not_before", format_time(leaf.not_before())},
-                {"not_after", format_time(leaf.not_after())},
+                {"not_before", ca::to_iso8601(leaf.not_before())},
+                {"not_after", ca::to_iso8601(leaf.not_after())},
                 {"files", files}};
   return out;
 }
@@ -124,14 +124,14 @@ std::vector<ca::file_entry> render_top(const fs::path& dir, const ca::certificat
 
   json manifest = {{"tool", "tlsfix"},
                    {"format", 1},
-                   {"updated", format_time(ca::clock::now())},
+                   {"updated", ca::to_iso8601(ca::clock::now())},
                    {"ca",
                     {{"file", "ca.crt"},
                      {"key_file", key_kept ? json("ca.key") : json(nullptr)},
                      {"subject", root.subject()},
                      {"sha256_fingerprint", root.sha256_fingerprint()},
-                     {"not_before", format_time(root.not_before())},
-                     {"not_after", format_time(root.not_after())}}},
+                     {"not_before", ca::to_iso8601(root.not_before())},
+                     {"not_after", ca::to_iso8601(root.not_after())}}},
                    {"allow_names", allow_names},
                    {"services", services},
                    {"files", list}};

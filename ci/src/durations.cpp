@@ -85,15 +85,6 @@ ca::clock::time_point parse_time(std::string_view text, std::string_view what) {
   return ca::clock::from_time_t(timegm(&tm)) - std::chrono::seconds(offset_seconds);
 }
 
-std::string format_time(ca::clock::time_point t) {
-  std::time_t seconds = ca::clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
-
 std::string format_duration(std::chrono::seconds d) {
   bool negative = d.count() < 0;
   auto s = negative ? -d.count() : d.count();

@@ -6,7 +6,7 @@
 //
 //   auto within = parse_duration("7d", "--within");          // 604800 s
 //   auto at = parse_time("2030-01-31T12:00:00Z", "--at");
-//   std::cout << format_time(at);                            // 2030-01-31T12:00:00Z
+//   std::cout << ca::to_iso8601(at);                         // 2030-01-31T12:00:00Z
 #pragma once
 
 #include <chrono>
@@ -19,7 +19,6 @@ namespace tlsfix::cli {
 
 std::chrono::seconds parse_duration(std::string_view text, std::string_view what);
 ca::clock::time_point parse_time(std::string_view text, std::string_view what);
-std::string format_time(ca::clock::time_point t);
 // "3d 4h", "25m": for humans reading expiry lists.
 std::string format_duration(std::chrono::seconds d);
 

@@ -121,7 +121,7 @@ std::string chain_text(const std::vector<ca::certificate>& chain) {
   for (std::size_t i = 0; i < chain.size(); ++i) {
     const auto& c = chain[i];
     out += "  " + std::to_string(i) + " subject: " + c.subject() + "\n    issuer: " + c.issuer() + "\n    serial: " +
-           c.serial_hex() + "\n    not after: " + format_time(c.not_after()) + "\n";
+           c.serial_hex() + "\n    not after: " + ca::to_iso8601(c.not_after()) + "\n";
     auto sans = c.subject_alt_names();
     if (!sans.empty()) {
       out += "    names:";
@@ -138,8 +138,8 @@ nlohmann::json chain_json(const std::vector<ca::certificate>& chain) {
     out.push_back({{"subject", c.subject()},
                    {"issuer", c.issuer()},
                    {"serial", c.serial_hex()},
-                   {"not_before", format_time(c.not_before())},
-                   {"not_after", format_time(c.not_after())},
+                   {"not_before", ca::to_iso8601(c.not_before())},
+                   {"not_after", ca::to_iso8601(c.not_after())},
                    {"sans", c.subject_alt_names()},
                    {"sha256_fingerprint", c.sha256_fingerprint()}});
   return out;

@@ -5,6 +5,7 @@ The fenced blocks are the examples. What happens to one depends on its info stri
 
     ```cpp            compiled against tlsfix::harness and run; a block without main() becomes
                       main()'s body, with its #include lines above it
+    ```cpp gtest      a GoogleTest suite: compiled with tlsfix::fixtures_main (and libcurl) and run
     ```sh             run by ctest with bash -euo pipefail in a fresh directory, tlsfix on PATH,
                       GITHUB_ENV pointing at a file there, in its own process group, which is
                       killed when the block ends (so `tlsfix serve --background` cannot outlive it)
@@ -37,7 +38,7 @@ import tempfile
 
 FENCE = re.compile(r"^```(\S*)\s*(.*)$")
 LANGUAGES = {"cpp", "sh", "cmake", "text", "yaml", "json"}
-TAGS = {"setup", "ci", "package"}
+TAGS = {"sh": {"setup", "ci", "package"}, "cpp": {"gtest"}}
 
 
 def blocks(path):
@@ -52,10 +53,10 @@ def blocks(path):
                 if language not in LANGUAGES:
                     sys.exit(f"{path}:{number}: fenced block in '{language or '(none)'}': give it one of "
                              f"{', '.join(sorted(LANGUAGES))}, so that a test compiles or runs it or knows not to")
-                unknown = [t for t in tags if t not in TAGS]
-                if unknown or (tags and language != "sh"):
+                allowed = TAGS.get(language, set())
+                if any(t not in allowed for t in tags):
                     sys.exit(f"{path}:{number}: unknown tag '{' '.join(tags)}' on a {language} block "
-                             f"(sh blocks take one of: {', '.join(sorted(TAGS))})")
+                             f"(tags: " + "; ".join(f"{l}: {', '.join(sorted(t))}" for l, t in TAGS.items()) + ")")
                 current = (number + 1, language, tags, [])
             elif current is not None and line.strip() == "```":
                 out.append((current[0], current[1], current[2], "\n".join(current[3]) + "\n"))
@@ -84,16 +85,17 @@ def extract(args):
         name = os.path.basename(path)
         stem = re.sub(r"[^A-Za-z0-9]", "_", os.path.splitext(name)[0])
         for line, language, tags, text in blocks(path):
-            if language not in ("cpp", "sh") or tags:
+            if language not in ("cpp", "sh") or (tags and tags != ["gtest"]):
                 continue
+            kind = "gtest" if tags == ["gtest"] else language
             file = os.path.join(args.out, f"{stem}_{line}.{language}")
-            content = f"// {path}:{line}\n" + as_program(text) if language == "cpp" else text
+            content = f"// {path}:{line}\n" + (text if kind == "gtest" else as_program(text)) if language == "cpp" else text
             # Written only when changed, so that reconfiguring does not rebuild every example.
             old = open(file, encoding="utf-8").read() if os.path.exists(file) else None
             if old != content:
                 with open(file, "w", encoding="utf-8") as f:
                     f.write(content)
-            entries.append(f"{language}|{name}:{line}|{file}")
+            entries.append(f"{kind}|{name}:{line}|{file}")
     with open(args.cmake, "w", encoding="utf-8") as f:
         f.write("set(TLSFIX_DOC_EXAMPLES\n" + "".join(f'  "{e}"\n' for e in entries) + ")\n")
 
@@ -195,7 +197,7 @@ def main():
     p.add_argument("--timeout", type=float, default=120)
     p.set_defaults(func=run_sh)
     p = sub.add_parser("run-tagged")
-    p.add_argument("tag", choices=sorted(TAGS - {"setup"}))
+    p.add_argument("tag", choices=sorted(TAGS["sh"] - {"setup"}))
     p.add_argument("files", nargs="+")
     p.add_argument("--timeout", type=float, default=900)
     p.set_defaults(func=run_tagged)

@@ -27,14 +27,4 @@ inline void set_time(ASN1_TIME* target, clock::time_point t) {
   if (ASN1_TIME_set(target, to_time_t(t)) == nullptr) throw error::from_openssl("ASN1_TIME_set", "setting a certificate time");
 }
 
-// "2026-11-29T03:25:51Z", for error messages.
-inline std::string iso8601(clock::time_point t) {
-  std::time_t seconds = to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
 }  // namespace tlsfix::ca::detail

@@ -57,6 +57,9 @@ struct cert_request {
   ca::usage usage = ca::usage::server;
 };
 
+// "2026-11-29T03:25:51Z": a time in UTC as certificates, manifests and messages write it.
+std::string to_iso8601(clock::time_point t);
+
 // "server", "client", "server and client".
 std::string_view to_string(usage u) noexcept;
 std::ostream& operator<<(std::ostream& out, usage u);
