@@ -94,6 +94,11 @@ struct ingredients {
   ca::certificate_authority& root;
   ca::certificate_authority& decoy;
   std::shared_future<ca::private_key> rsa4096;
+  // Every other CA that signs a served certificate, for crl_file().
+  std::vector<ca::certificate_authority> issuers;
+
+  // A CA made for an entry, remembered for crl_file().
+  const ca::certificate_authority& keep(ca::certificate_authority issuer) { return issuers.emplace_back(std::move(issuer)); }
 };
 
 using identity_maker = detail::identity_entry (*)(ingredients&);
@@ -114,10 +119,10 @@ struct entry_row {
   const char* host;
   // Its server's identity; nullptr for the plain-HTTP server.
   identity_maker identity;
-  // Serve the identity whatever name the client asks for, so that the client's own check fails.
-  bool answer_any_name = false;
   // Lowers the server's own standards so that it can offer what a client must refuse.
   void (*configure)(SSL_CTX*) = nullptr;
+  // Common clients known to accept it with their defaults (impostor::known_accepted_by).
+  const char* known_accepted_by = "";
 };
 
 void tls1_0_only(SSL_CTX* ctx) {
@@ -135,6 +140,10 @@ void tls1_1_only(SSL_CTX* ctx) {
 constexpr auto reject = expectation::reject;
 constexpr auto accept = expectation::accept;
 constexpr auto baseline = tier::baseline;
+constexpr auto policy = tier::policy;
+
+// Measured on Debian 12 with each client's defaults (tests/ci/real_clients_test.cpp).
+constexpr const char* every_measured_client = "curl 7.88, wget 1.21, openssl s_client 3.0, gnutls-cli 3.7, Python 3.11, Node 20, Go 1.19";
 
 // Adding an entry is adding a row. Rows are served in this order, which is the report's.
 const entry_row catalog_rows[] = {
@@ -148,41 +157,43 @@ const entry_row catalog_rows[] = {
        return from(i.root.issue({.names = {host_of("not-yet-valid")}, .validity = ca::validity::not_yet_valid()}));
      }},
     {"wrong-host", "a valid certificate for another name", reject, baseline, X509_V_ERR_HOSTNAME_MISMATCH,
-     "hostname mismatch", nullptr, [](ingredients& i) { return from(i.root.issue(host_of("another-service"))); }, true},
+     "hostname mismatch", nullptr, [](ingredients& i) { return from(i.root.issue(host_of("another-service"))); }},
     {"wildcard-too-deep", "*.wildcard.impostor.test dialled as a.b.wildcard.impostor.test", reject, baseline,
      X509_V_ERR_HOSTNAME_MISMATCH, "hostname mismatch", "a.b.wildcard.impostor.test",
-     [](ingredients& i) { return from(i.root.issue({.names = {"*.wildcard.impostor.test"}})); }, true},
+     [](ingredients& i) { return from(i.root.issue({.names = {"*.wildcard.impostor.test"}})); }},
     {"self-signed", "a leaf that signed itself", reject, baseline, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
      "self-signed certificate", nullptr, [](ingredients&) { return detail::self_signed_leaf(host_of("self-signed")); }},
     {"untrusted-root", "a correct chain to a root the client does not trust", reject, baseline,
      X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
-     [](ingredients&) { return from(ca::certificate_authority::create().issue(host_of("untrusted-root"))); }},
+     [](ingredients& i) { return from(i.keep(ca::certificate_authority::create()).issue(host_of("untrusted-root"))); }},
     {"lookalike-root", "issued by a root with the trusted root's subject and key id, another key", reject, baseline,
      X509_V_ERR_CERT_SIGNATURE_FAILURE, "certificate signature failure", nullptr,
      [](ingredients& i) { return detail::lookalike_root_leaf(i.root, host_of("lookalike-root")); }},
     {"incomplete-chain", "the leaf without the intermediate that signed it", reject, baseline,
      X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
      [](ingredients& i) {
-       return from(i.root.make_intermediate().issue(host_of("incomplete-chain")).without_intermediates());
+       return from(i.keep(i.root.make_intermediate()).issue(host_of("incomplete-chain")).without_intermediates());
      }},
     {"reversed-chain", "the intermediate presented first, the leaf after it", reject, baseline,
      X509_V_ERR_INVALID_PURPOSE, "unsuitable certificate purpose", nullptr,
-     [](ingredients& i) { return detail::reversed_chain(i.root, host_of("reversed-chain")); }, true},
+     [](ingredients& i) { return detail::reversed_chain(i.root, host_of("reversed-chain")); }},
     {"leaf-is-ca", "a leaf for the right name that is also a CA (CA:TRUE)", reject, tier::strict,
      X509_V_ERR_INVALID_NON_CA, "invalid non-CA certificate (has CA markings)", nullptr,
-     [](ingredients& i) { return detail::ca_leaf(i.root, host_of("leaf-is-ca")); }},
-    {"client-eku", "extended key usage clientAuth only", reject, baseline, X509_V_ERR_INVALID_PURPOSE,
+     [](ingredients& i) { return detail::ca_leaf(i.root, host_of("leaf-is-ca")); }, nullptr, every_measured_client},
+    {"client-eku", "extended key usage clientAuth only", reject, policy, X509_V_ERR_INVALID_PURPOSE,
      "unsuitable certificate purpose", nullptr,
-     [](ingredients& i) { return from(i.root.issue({.names = {host_of("client-eku")}, .usage = ca::usage::client})); }},
+     [](ingredients& i) { return from(i.root.issue({.names = {host_of("client-eku")}, .usage = ca::usage::client})); },
+     nullptr, "wget 1.21"},
     // curl and most OpenSSL clients still fall back to the CN when there is no SAN (RFC 6125
     // deprecates it): a strict-tier entry.
     {"cn-only", "the name in the common name, no subjectAltName", reject, tier::strict, X509_V_ERR_HOSTNAME_MISMATCH,
      "hostname mismatch", nullptr, [](ingredients& i) { return detail::common_name_only_leaf(i.root, host_of("cn-only")); },
-     true},
-    {"sha1", "signed with SHA-1", reject, baseline, X509_V_ERR_CA_MD_TOO_WEAK, "CA signature digest algorithm too weak",
-     nullptr, [](ingredients& i) { return detail::sha1_leaf(i.root, host_of("sha1")); }, false, allow_weak},
-    {"rsa-1024", "an RSA-1024 key", reject, baseline, X509_V_ERR_EE_KEY_TOO_SMALL, "EE certificate key too weak", nullptr,
-     [](ingredients& i) { return detail::rsa1024_leaf(i.root, host_of("rsa-1024")); }, false, allow_weak},
+     nullptr, "curl 7.88, wget 1.21, openssl s_client 3.0, gnutls-cli 3.7, Python 3.11, Node 20 (Go 1.19 refuses it)"},
+    {"sha1", "signed with SHA-1", reject, policy, X509_V_ERR_CA_MD_TOO_WEAK, "CA signature digest algorithm too weak",
+     nullptr, [](ingredients& i) { return detail::sha1_leaf(i.root, host_of("sha1")); }, allow_weak},
+    {"rsa-1024", "an RSA-1024 key", reject, policy, X509_V_ERR_EE_KEY_TOO_SMALL, "EE certificate key too weak", nullptr,
+     [](ingredients& i) { return detail::rsa1024_leaf(i.root, host_of("rsa-1024")); }, allow_weak,
+     "Go 1.19, gnutls-cli 3.7, wget 1.21, Node 20 with its own OpenSSL (security level 1)"},
     {"outside-constraints", "a name the root's name constraints do not permit", reject, baseline,
      X509_V_ERR_PERMITTED_VIOLATION, "permitted subtree violation", "outside.example",
      [](ingredients& i) { return detail::unconstrained_leaf(i.root, "outside.example"); }},
@@ -191,23 +202,25 @@ const entry_row catalog_rows[] = {
        auto leaf = i.root.issue(host_of("revoked"));
        i.root.revoke(leaf.cert());  // the CRL (crl_file()) is signed once every row is built
        return from(leaf);
-     }},
+     },
+     nullptr, "every client not given {crl} (curl --crlfile, OpenSSL's X509_V_FLAG_CRL_CHECK_ALL)"},
     {"ip-not-in-san", "dialled by IP address; the certificate names only a host", reject, baseline,
      X509_V_ERR_IP_ADDRESS_MISMATCH, "IP address mismatch", "127.0.0.1",
      [](ingredients& i) { return from(i.root.issue(host_of("ip-not-in-san"))); }},
-    {"system-store", "issued by a root found only in the system store (see environment())", reject, baseline,
+    {"system-store", "issued by a root that only the decoy system store holds", reject, baseline,
      X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, "unable to get local issuer certificate", nullptr,
-     [](ingredients& i) { return from(i.decoy.issue(host_of("system-store"))); }},
+     [](ingredients& i) { return from(i.decoy.issue(host_of("system-store"))); }, nullptr,
+     "curl 7.88 given --cacert but not --capath /dev/null, wget 1.21 without --ca-directory=/dev/null"},
     // Protocols that are wrong.
-    {"tls1.0", "offers TLS 1.0 only", reject, baseline, 0, "protocol version", nullptr,
-     [](ingredients& i) { return from(i.root.issue(host_of("tls1.0"))); }, false, tls1_0_only},
-    {"tls1.1", "offers TLS 1.1 only", reject, baseline, 0, "protocol version", nullptr,
-     [](ingredients& i) { return from(i.root.issue(host_of("tls1.1"))); }, false, tls1_1_only},
+    {"tls1.0", "offers TLS 1.0 only", reject, policy, 0, "protocol version", nullptr,
+     [](ingredients& i) { return from(i.root.issue(host_of("tls1.0"))); }, tls1_0_only, "gnutls-cli 3.7, wget 1.21"},
+    {"tls1.1", "offers TLS 1.1 only", reject, policy, 0, "protocol version", nullptr,
+     [](ingredients& i) { return from(i.root.issue(host_of("tls1.1"))); }, tls1_1_only, "gnutls-cli 3.7, wget 1.21"},
     {"plaintext", "plain HTTP on the TLS name: the downgrade trap", reject, baseline, 0, "wrong version number", nullptr,
      nullptr},
     // Positive controls: a client that rejects these is broken the other way.
     {"good", "root, intermediate, leaf: everything right", accept, baseline, 0, "", nullptr,
-     [](ingredients& i) { return from(i.root.make_intermediate().issue(host_of("good"))); }},
+     [](ingredients& i) { return from(i.keep(i.root.make_intermediate()).issue(host_of("good"))); }},
     {"no-common-name", "subjectAltName only, empty common name", accept, baseline, 0, "", nullptr,
      [](ingredients& i) { return from(i.root.issue(host_of("no-common-name"))); }},
     {"ecdsa-p384", "an ECDSA P-384 key", accept, baseline, 0, "", nullptr,
@@ -239,6 +252,14 @@ struct impostor_catalog::impl {
   std::optional<ca::temp_file> decoy_store;
 };
 
+std::vector<impostor> impostor_catalog::listing() {
+  std::vector<impostor> out;
+  for (const auto& row : catalog_rows)
+    out.push_back({row.name, row.description, row.expected, row.verify_error, row.error_text,
+                   row.host ? row.host : host_of(row.name), 0, row.tier, row.known_accepted_by});
+  return out;
+}
+
 impostor_catalog impostor_catalog::start() {
   // RSA-4096 key generation is the slowest step by far; it runs while everything else is built.
   std::shared_future<ca::private_key> rsa4096 =
@@ -252,9 +273,9 @@ impostor_catalog impostor_catalog::start() {
   p->decoy_store.emplace(p->decoy.root().to_pem(), file_name);
 
   ingredients parts{p->root, p->decoy, rsa4096};
+  auto listed = listing();
   for (const auto& row : catalog_rows) {
-    impostor entry{row.name, row.description, row.expected, row.verify_error, row.error_text,
-                   row.host ? row.host : host_of(row.name), 0, row.tier};
+    impostor entry = listed[static_cast<std::size_t>(&row - catalog_rows)];
     if (row.identity == nullptr) {
       p->plaintext.emplace();
       entry.port = p->plaintext->port();
@@ -263,13 +284,20 @@ impostor_catalog impostor_catalog::start() {
       identities.push_back(row.identity(parts));
       p->servers.push_back(detail::start_server(
           std::move(identities), answer_with(entry.name),
-          {.handshake_timeout = std::chrono::seconds(5), .answer_any_name = row.answer_any_name, .threads = 1},
+          // Any name gets the entry's certificate: refusing an unknown SNI (a client that sends
+          // "127.0.0.1", say) would let a client that checks nothing "reject" the entry.
+          {.handshake_timeout = std::chrono::seconds(5), .answer_any_name = true, .threads = 1},
           row.configure));
       entry.port = p->servers.back()->port();
     }
     p->entries.push_back(std::move(entry));
   }
-  p->crl.emplace(p->root.crl().to_pem(), "crl.pem");
+  // One file with the CRL of every CA in every chain: a client that checks the whole chain finds
+  // one for each (only the root's lists anything: the "revoked" entry).
+  std::string crls = p->root.crl().to_pem();
+  crls += p->decoy.crl().to_pem();
+  for (const auto& issuer : parts.issuers) crls += issuer.crl().to_pem();
+  p->crl.emplace(crls, "crl.pem");
   return impostor_catalog(std::move(p));
 }
 

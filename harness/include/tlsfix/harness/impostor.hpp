@@ -35,10 +35,17 @@ namespace tlsfix::harness {
 
 enum class expectation { reject, accept };
 
-// Which clients must reject an impostor: every verifying client; only those that also check
-// revocation; or only those stricter than OpenSSL's own verifier, as tlsfix's clients are (curl
-// and python accept a leaf that says CA:TRUE, for instance).
-enum class tier { baseline, revocation, strict };
+// What accepting an entry would say about a client, and so when it counts against it:
+// - baseline: it accepts a forged server (a bad chain, name, time or trust, or plaintext where
+//   TLS belongs), or refuses a positive control. Every check counts these.
+// - policy: it accepts weak policy (TLS 1.0 or 1.1, an RSA-1024 key, SHA-1, a clientAuth-only
+//   certificate). Always run and reported; counted only with check_options::policy, since some
+//   common clients have no setting to refuse them (see known_accepted_by).
+// - revocation: it accepts a revoked certificate; counted only with check_options::revocation,
+//   for clients that load the CRL ({crl}).
+// - strict: what OpenSSL's own verifier lets through (a leaf that says CA:TRUE, a name only in
+//   the CN), as tlsfix's clients do not; counted only with check_options::strict.
+enum class tier { baseline, policy, revocation, strict };
 
 struct impostor {
   std::string name;         // "expired", "wrong-host", ..., "good"
@@ -51,6 +58,9 @@ struct impostor {
   std::string host;            // the name (or IP address) to dial; resolves to 127.0.0.1
   std::uint16_t port = 0;
   harness::tier tier = harness::tier::baseline;
+  // Common clients known to accept this entry with their defaults ("Go 1.19, Node 20"), measured
+  // by tlsfix's interop tests; empty for what every verifying client refuses.
+  std::string known_accepted_by;
 
   // "https://host:port/" (IPv6-safe).
   std::string url() const;
@@ -60,6 +70,8 @@ class impostor_catalog {
  public:
   // Starts every server; listening when it returns. Takes about a second (an RSA-4096 key).
   static impostor_catalog start();
+  // The entries start() serves, in order, without their ports: for help texts and docs.
+  static std::vector<impostor> listing();
   impostor_catalog(impostor_catalog&&) noexcept;
   impostor_catalog& operator=(impostor_catalog&&) noexcept;
   ~impostor_catalog();
@@ -68,7 +80,9 @@ class impostor_catalog {
   const impostor& entry(const std::string& name) const;
   // The one root a client under test must trust (and only it).
   const harness::trust& trust() const noexcept;
-  // A CRL (PEM) of the trusted root listing the "revoked" entry's certificate.
+  // The CRLs (PEM, one after another) of every CA in every entry's chain: the trusted root's lists
+  // the "revoked" entry's certificate, the others are empty. A client that checks the whole chain
+  // (curl --crlfile, OpenSSL's CRL_CHECK_ALL) finds a CRL for each CA it meets.
   const std::filesystem::path& crl_file() const noexcept;
   // Every host name with its port and 127.0.0.1, for curl --resolve and hosts files.
   std::vector<std::pair<std::string, std::uint16_t>> hosts() const;
@@ -94,6 +108,8 @@ struct connect_outcome {
 using client_under_test = std::function<connect_outcome(const impostor&)>;
 
 struct check_options {
+  // Count the weak-policy entries too (they are run and reported either way).
+  bool policy = false;
   // Also hold the client to the revocation entries (it must load catalog.crl_file()).
   bool revocation = false;
   // Also hold the client to the entries that OpenSSL's verifier lets through.
@@ -102,26 +118,38 @@ struct check_options {
 
 struct check_row {
   impostor entry;
-  bool connected = false;
-  std::string detail;
-  bool skipped = false;  // an entry of a tier the check did not ask for
+  bool connected = false;  // meaningless when skipped: the client never ran
+  std::string detail;      // everything the client said (connect_outcome::detail)
+  bool skipped = false;    // a revocation or strict entry the check did not ask for: not run
+  bool counted = true;     // whether its verdict counts (a weak-policy entry without policy does not)
   bool passed = false;
 
-  // "pass", "fail" or "skipped": the one word the table and the CLI's JSON both use.
-  std::string_view verdict() const noexcept { return skipped ? "skipped" : passed ? "pass" : "fail"; }
+  // "pass", "fail", "weak" (a policy entry the client accepted, not counted) or "skipped": the
+  // one word the table and the CLI's JSON both use.
+  std::string_view verdict() const noexcept;
+  // The line of `detail` that carries the error (not a client's banner or "Traceback ..."), or its
+  // last line when none does.
+  std::string detail_line() const;
 };
 
 struct check_report {
   std::vector<check_row> rows;
 
   bool passed() const noexcept;
+  // Counted rows the client got wrong.
   std::size_t failures() const noexcept;
-  // A fixed-width table for people: entry, expected, actual, verdict, detail.
+  // Weak-policy entries the client accepted without the check counting them.
+  std::size_t weaknesses() const noexcept;
+  // A fixed-width table for people: entry, expected, actual ("-" when not run), verdict, detail line.
   std::string table() const;
 };
 
 // Runs `connect` against every entry, one at a time, and reports. A client that throws counts as
-// not connected, with the exception's message as detail.
+// not connected, with the exception's message as detail. It does not touch the process's
+// environment (other threads may read it): a client that may read the system store must run
+// with catalog.environment(), the decoy, for the "system-store" entry to hold it. The fixtures'
+// CheckClient() and EXPECT_CLIENT_REJECTS_IMPOSTORS do that for the length of the check, and
+// `tlsfix check-client` gives each program the decoy in place of the system's stores.
 check_report check_client(const impostor_catalog& catalog, const client_under_test& connect,
                           const check_options& options = {});
 
