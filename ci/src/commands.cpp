@@ -5,9 +5,12 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <algorithm>
 #include <ostream>
+#include <sstream>
 
 #include "tlsfix/error.hpp"
+#include "tlsfix/harness/impostor.hpp"
 #include "tlsfix/version.hpp"
 #include "verbs.hpp"
 
@@ -199,31 +202,56 @@ void add_trust(CLI::App& app, session& status) {
   add_trust_verb(trust, status, false);
 }
 
+// The catalog's entries for --help: tier, and the common clients known to accept each.
+std::string entry_list() {
+  std::string out = "Entries (tier: baseline unless said; known to be accepted by):\n";
+  for (const auto& e : harness::impostor_catalog::listing()) {
+    std::ostringstream tier;
+    tier << e.tier;
+    std::string line = "  " + e.name;
+    line.resize(std::max<std::size_t>(line.size() + 1, 23), ' ');
+    line += (e.expected == harness::expectation::accept ? "control: " : "") + e.description;
+    if (e.tier != harness::tier::baseline) line.append(" [").append(tier.str()).append("]");
+    if (!e.known_accepted_by.empty()) line += "; accepted by " + e.known_accepted_by;
+    out += line + "\n";
+  }
+  return out;
+}
+
 void add_check_client(CLI::App& app, session& status) {
   auto o = std::make_shared<check_client_options>();
   auto* cmd = app.add_subcommand("check-client", "Hold a TLS client to the impostor catalog: it must reject every impostor");
   cmd->footer(
       "Example:\n"
-      "  tlsfix check-client -- curl -sS --cacert {ca} --resolve {host}:{port}:127.0.0.1 {url}\n"
+      "  tlsfix check-client -- curl -sS --cacert {ca} --capath /dev/null {url}\n"
       "  tlsfix check-client --json -- python3 my_client.py {url}\n"
       "The command runs once per entry (expired, wrong-host, self-signed, ..., and positive controls such as\n"
       "good, ecdsa-p384 and ed25519); exit status 0 means it connected. It passes only if it rejects every\n"
-      "impostor and accepts every control. Entries only strict verifiers or CRL-loading clients reject are\n"
-      "skipped unless --strict or --revocation asks for them.\n"
+      "forged server and accepts every control. Weak-policy entries (TLS 1.0/1.1, RSA-1024, SHA-1, a\n"
+      "clientAuth-only certificate) are always run and reported, and fail the check only with --policy.\n"
+      "Entries only strict verifiers or CRL-loading clients reject are skipped unless --strict or\n"
+      "--revocation asks for them.\n"
       "Placeholders in its arguments:\n"
       "  {url}   https://HOST:PORT/ of the entry     {host}  the name (or IP address) to dial\n"
       "  {port}  the entry's port on 127.0.0.1       {ca}    the root to trust (PEM), and only it\n"
-      "  {crl}   a CRL of that root (for --revocation)\n"
-      "Environment of the command (besides ours):\n"
-      "  SSL_CERT_FILE, SSL_CERT_DIR      a DECOY system store: trusting it instead of {ca} is caught\n"
+      "  {crl}   the CRL of every CA in every chain (for --revocation)\n"
+      "What the command sees (as root, or where unprivileged user namespaces are allowed, in a private\n"
+      "mount namespace; the report's last line says which):\n"
+      "  /etc/hosts, nsswitch.conf        every catalog name on 127.0.0.1, for any resolver (static Go too)\n"
+      "  /etc/resolv.conf                 DNS on 127.0.0.1 only: no lookup leaves the machine\n"
+      "  /etc/ssl/certs                   a DECOY system store (the update-ca-certificates bundle, OpenSSL's\n"
+      "                                   and GnuTLS's defaults, curl's compiled-in path): trusting it is caught\n"
+      "  SSL_CERT_FILE, SSL_CERT_DIR      the decoy too\n"
       "  TLSFIX_CA_FILE, TLSFIX_CRL_FILE  {ca} and {crl}\n"
       "  TLSFIX_RESOLVE                   HOST:PORT:127.0.0.1 (curl --resolve form)\n"
-      "  LD_PRELOAD, NSS_WRAPPER_HOSTS    nss_wrapper (libnss-wrapper): every catalog name resolves to\n"
-      "                                   127.0.0.1 for programs that use the C library's resolver\n"
-      "Exit status: 0 the client passed, 2 it failed an entry, 1 usage error or a command that cannot be started.");
+      "Without a private mount namespace (or with TLSFIX_PRIVATE_MOUNTS=0), names come from nss_wrapper\n"
+      "(LD_PRELOAD, NSS_WRAPPER_HOSTS) and the decoy from the two variables only; the run warns.\n"
+      "Exit status: 0 the client passed, 2 it failed an entry, 1 usage error or a command that cannot be started.\n" +
+      entry_list());
   cmd->add_option("CMD", o->command, "The client and its arguments, after --")->required();
   cmd->add_option("--timeout", o->timeout, "Per entry, e.g. 10s; a command still running then is killed and counts as rejecting")
       ->capture_default_str();
+  cmd->add_flag("--policy", o->policy, "Also fail on weak policy: TLS 1.0/1.1, RSA-1024, SHA-1, clientAuth-only certificates");
   cmd->add_flag("--strict", o->strict, "Also require what only strict verifiers reject (e.g. a leaf that says CA:TRUE)");
   cmd->add_flag("--revocation", o->revocation, "Also require rejecting the revoked entry (the client must load {crl})");
   cmd->add_flag("--json", o->json, "Print the report as JSON (rows, passed, failures)");

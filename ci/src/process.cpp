@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "private_mounts.hpp"
 #include "tlsfix/error.hpp"
 
 extern char** environ;
@@ -47,16 +48,20 @@ std::vector<std::string> merged_environment(const env_list& extra) {
 }
 
 // Starts `argv` with stdout and stderr on `out_fd` and stdin from `in_fd` (/dev/null when -1), in
-// its own process group. fork and exec rather than posix_spawn, for PR_SET_PDEATHSIG.
-pid_t spawn(const std::vector<std::string>& argv, const env_list& env, int out_fd, int in_fd) {
+// its own process group, seeing `overlays` in a mount namespace of its own when there are any.
+// fork and exec rather than posix_spawn, for PR_SET_PDEATHSIG and the overlays.
+pid_t spawn(const std::vector<std::string>& argv, const env_list& env, int out_fd, int in_fd,
+            const std::vector<overlay>& overlays = {}) {
   if (argv.empty()) throw tlsfix::error("no program to run");
   // Everything the child needs is made before fork: after it, only async-signal-safe calls.
   auto args = argv;
   auto envs = merged_environment(env);
   auto arg_pointers = pointers_to(args);
   auto env_pointers = pointers_to(envs);
+  prepared_overlays mounts(overlays);
   int null_fd = in_fd >= 0 ? -1 : ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int status_pipe[2];  // carries errno back when exec fails; a successful exec closes it
+  // Carries {stage, errno} back when the overlays or exec fail; a successful exec closes it.
+  int status_pipe[2];
   if (::pipe2(status_pipe, O_CLOEXEC) != 0) throw tlsfix::error(std::string("pipe: ") + std::strerror(errno));
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -67,24 +72,30 @@ pid_t spawn(const std::vector<std::string>& argv, const env_list& env, int out_f
     ::dup2(in_fd >= 0 ? in_fd : null_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(out_fd, 2);
-    ::execvpe(arg_pointers[0], arg_pointers.data(), env_pointers.data());
-    int err = errno;
-    if (::write(status_pipe[1], &err, sizeof err) < 0) {
+    int failure[2] = {0, mounts.empty() ? 0 : mounts.enter()};
+    if (failure[1] == 0) {
+      ::execvpe(arg_pointers[0], arg_pointers.data(), env_pointers.data());
+      failure[0] = 1;
+      failure[1] = errno;
+    }
+    if (::write(status_pipe[1], failure, sizeof failure) < 0) {
     }
     ::_exit(127);
   }
-  int err = pid < 0 ? errno : 0;
+  int failure[2] = {1, pid < 0 ? errno : 0};
   ::close(status_pipe[1]);
   if (null_fd >= 0) ::close(null_fd);
   if (pid > 0) {
     ssize_t n = 0;
-    while ((n = ::read(status_pipe[0], &err, sizeof err)) < 0 && errno == EINTR) {
+    while ((n = ::read(status_pipe[0], failure, sizeof failure)) < 0 && errno == EINTR) {
     }
-    if (n == sizeof err) ::waitpid(pid, nullptr, 0);
-    else err = 0;
+    if (n == sizeof failure) ::waitpid(pid, nullptr, 0);
+    else failure[1] = 0;
   }
   ::close(status_pipe[0]);
-  if (err != 0) throw tlsfix::error("cannot start " + argv[0] + ": " + std::strerror(err));
+  if (failure[1] != 0 && failure[0] == 0)
+    throw tlsfix::error("cannot give " + argv[0] + " its private /etc files (mount namespace): " + std::strerror(failure[1]));
+  if (failure[1] != 0) throw tlsfix::error("cannot start " + argv[0] + ": " + std::strerror(failure[1]));
   return pid;
 }
 
@@ -98,7 +109,7 @@ int wait_for(pid_t pid) {
 }  // namespace
 
 captured_run run_captured(const std::vector<std::string>& argv, const env_list& env, std::chrono::milliseconds timeout,
-                          const std::string& input, std::size_t output_limit) {
+                          const std::string& input, std::size_t output_limit, const std::vector<overlay>& overlays) {
   int out[2], in[2] = {-1, -1};
   if (::pipe2(out, O_CLOEXEC) != 0) throw tlsfix::error(std::string("pipe: ") + std::strerror(errno));
   if (!input.empty() && ::pipe2(in, O_CLOEXEC) != 0) {
@@ -108,7 +119,7 @@ captured_run run_captured(const std::vector<std::string>& argv, const env_list& 
   }
   pid_t pid = -1;
   try {
-    pid = spawn(argv, env, out[1], in[0]);
+    pid = spawn(argv, env, out[1], in[0], overlays);
   } catch (...) {
     for (int fd : {out[0], out[1], in[0], in[1]})
       if (fd >= 0) ::close(fd);

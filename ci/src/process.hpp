@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "private_mounts.hpp"
+
 namespace tlsfix::cli {
 
 using env_list = std::vector<std::pair<std::string, std::string>>;
@@ -35,10 +37,12 @@ struct captured_run {
 std::ostream& operator<<(std::ostream& out, const captured_run& r);
 
 // Runs `argv` (PATH searched, no shell) with this process's environment plus `env` (overriding),
-// `input` on stdin (nothing when empty). At the deadline the program and its process group get
-// SIGKILL. Throws `tlsfix::error` when the program cannot be started.
+// `input` on stdin (nothing when empty), and `overlays` laid over system files for it alone (see
+// private_mounts.hpp; check private_mounts_unavailable() first). At the deadline the program and
+// its process group get SIGKILL. Throws `tlsfix::error` when the program cannot be started.
 captured_run run_captured(const std::vector<std::string>& argv, const env_list& env, std::chrono::milliseconds timeout,
-                          const std::string& input = {}, std::size_t output_limit = 64 * 1024);
+                          const std::string& input = {}, std::size_t output_limit = 64 * 1024,
+                          const std::vector<overlay>& overlays = {});
 
 // A program that keeps running (a server): its output goes to a log file, and it is stopped by its
 // pid when this object goes (or at stop()), SIGTERM to its process group first, SIGKILL after a

@@ -132,7 +132,7 @@ verb_result trust_uninstall(const trust_options& o);
 struct check_client_options {
   std::vector<std::string> command;
   std::string timeout = "10s";
-  bool strict = false, revocation = false, json = false;
+  bool policy = false, strict = false, revocation = false, json = false;
 };
 verb_result check_client(const check_client_options& o);
 

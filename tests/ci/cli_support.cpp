@@ -3,11 +3,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "commands.hpp"
+#include "private_mounts.hpp"
 #include "tlsfix/error.hpp"
 #include "tlsfix/harness/nss_wrapper.hpp"
 
@@ -55,6 +57,32 @@ background_server::~background_server() {
   while (::kill(p, 0) == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ::kill(p, SIGKILL);
+}
+
+nlohmann::json json_of(const std::string& output) {
+  auto end = output.rfind("\n}\n");
+  return nlohmann::json::parse(end == std::string::npos ? output : output.substr(0, end + 3));
+}
+
+std::string private_mounts_missing() { return cli::private_mounts_unavailable(); }
+
+fs::path go_client(std::string& why) {
+  static test::temp_dir* built = nullptr;
+  static std::string failure;
+  if (built == nullptr && failure.empty()) {
+    if (!test::have_program("go")) {
+      failure = "go not installed (Debian golang-go)";
+    } else {
+      built = new test::temp_dir();  // lives as long as the process: every test reuses the binary
+      test::environment env{{"CGO_ENABLED", "0"}, {"GOPROXY", "off"}, {"GOFLAGS", ""}, {"GO111MODULE", "off"}};
+      if (std::getenv("HOME") == nullptr) env.emplace_back("GOCACHE", (*built / "cache").string());
+      auto r = test::run({"go", "build", "-o", (*built / "go-client").string(), TLSFIX_TEST_CLIENTS "/go_client.go"}, env,
+                         std::chrono::minutes(3));
+      if (r.exit_status != 0) failure = "go build failed: " + r.output;
+    }
+  }
+  why = failure;
+  return failure.empty() ? *built / "go-client" : fs::path();
 }
 
 std::string nss_wrapper_missing() {

@@ -56,6 +56,18 @@ class background_server {
 // empty when it can: tests that need it skip with this reason.
 std::string nss_wrapper_missing();
 
+// Why this process cannot give a program private /etc files (cli::private_mounts_unavailable),
+// or empty when it can: tests of what only a mount namespace covers skip with this reason.
+std::string private_mounts_missing();
+
+// tests/ci/clients/go_client.go built static (CGO_ENABLED=0, Go's own resolver), once per process,
+// with the module proxy off; empty when Go is not installed (`why` says so) or the build failed
+// (`why` holds go's output).
+fs::path go_client(std::string& why);
+
+// The JSON a verb printed, without what it wrote to stderr after it (tlsfix_verb appends that).
+nlohmann::json json_of(const std::string& output);
+
 std::string slurp(const fs::path& path);
 nlohmann::json read_json(const fs::path& path);
 // Permission bits, e.g. 0600.

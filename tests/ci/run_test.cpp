@@ -1,4 +1,4 @@
-// The verbs that start or reach servers: `run` (nss_wrapper names, trust through the environment),
+// The verbs that start or reach servers: `run` (names for any program, trust through the environment),
 // `serve`, `proxy` in front of a plaintext python http.server, and `probe`, each next to the
 // negative control that must fail with its specific reason.
 #include <gmock/gmock.h>
@@ -51,6 +51,36 @@ TEST_F(CliServeTest, RunResolvesNamesAndTrustsTheCaWithoutFlags) {
   auto missing = tlsfix_cli({"run", dir().string(), "--", "no-such-program-tlsfix"});
   EXPECT_EQ(missing.exit_status, 127);
   EXPECT_THAT(missing.output, HasSubstr("cannot start no-such-program-tlsfix"));
+  serve.stop();
+}
+
+// A static Go binary never sees nss_wrapper: run gives it a private /etc/hosts instead, where a
+// mount namespace is available, and DNS only on loopback. Without one, run says what it misses.
+TEST_F(CliServeTest, RunResolvesNamesForAStaticGoBinaryAndKeepsDnsOnLoopback) {
+  std::string why;
+  auto go = go_client(why);
+  if (go.empty()) GTEST_SKIP() << why;
+  if (auto no_mounts = private_mounts_missing(); !no_mounts.empty()) GTEST_SKIP() << no_mounts;
+  auto serve = tlsfix_child({"serve", dir().string(), "--service", name});
+  auto url = wait_for_line(serve, "https://" + name + ":");
+  ASSERT_FALSE(url.empty()) << serve.stop();
+
+  auto r = tlsfix_cli({"run", dir().string(), "--", go.string(), (dir() / "ca.crt").string(), url + "go"});
+  EXPECT_EQ(r.exit_status, 0) << r.output;
+  EXPECT_EQ(r.output, "tlsfix serve: " + name + " GET /go\n");
+  auto wrong_root = tlsfix_cli({"run", dir().string(), "--", go.string(), (other() / "ca.crt").string(), url});
+  EXPECT_EQ(wrong_root.exit_status, 1);
+  EXPECT_THAT(wrong_root.output, HasSubstr("x509: certificate signed by unknown authority"));
+  auto view = tlsfix_cli({"run", dir().string(), "--", "sh", "-c", "cat /etc/resolv.conf; getent hosts " + name});
+  EXPECT_THAT(view.output, AllOf(HasSubstr("nameserver 127.0.0.1\n"), ::testing::ContainsRegex("(127\\.0\\.0\\.1|::1) +.*" + name)));
+  EXPECT_THAT(slurp("/etc/hosts"), ::testing::Not(HasSubstr(name))) << "only the program's view changed";
+
+  // The fallback says what it cannot cover (a Go lookup there would ask the machine's DNS, so none
+  // is made).
+  auto fallback = tlsfix_cli({"run", dir().string(), "--", "true"}, {{"TLSFIX_PRIVATE_MOUNTS", "0"}});
+  EXPECT_EQ(fallback.exit_status, 0) << fallback.output;
+  EXPECT_THAT(fallback.output, HasSubstr("tlsfix run: TLSFIX_PRIVATE_MOUNTS=0: names resolve through nss_wrapper, which"
+                                         " static binaries (CGO_ENABLED=0 Go)"));
   serve.stop();
 }
 

@@ -1,0 +1,236 @@
+// `tlsfix check-client` against the clients users run: curl, wget, openssl s_client, gnutls-cli,
+// Python (urllib, requests), Node and a static Go binary. Each correct client passes the default
+// check with the weak-policy entries measured for it (impostor::known_accepted_by), and fails
+// --policy on exactly those; each broken variant is caught on exactly the entries its flaw lets
+// through. Where a private mount namespace is available, the decoy lies over /etc/ssl/certs and
+// names come from a private /etc/hosts: what a client trusts or resolves by default is caught too.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "cli_support.hpp"
+
+namespace {
+
+using namespace tlsfix;
+using namespace tlsfix::cli_test;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAreArray;
+
+struct checked {
+  int status = -1;
+  nlohmann::json report;
+  std::string output;
+};
+
+checked check(const std::vector<std::string>& command, std::vector<std::string> flags = {}) {
+  std::vector<std::string> args{"check-client", "--json"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  auto r = tlsfix_verb(args);
+  return {r.exit_status, json_of(r.output), r.output};
+}
+
+std::set<std::string> rows_with(const checked& c, const std::string& verdict) {
+  std::set<std::string> out;
+  for (const auto& row : c.report.at("rows"))
+    if (row.at("verdict") == verdict) out.insert(row.at("entry").get<std::string>());
+  return out;
+}
+
+// What a client that verifies nothing accepts, in the baseline tier.
+const std::set<std::string> forgeries{"expired",        "not-yet-valid",    "wrong-host",     "wildcard-too-deep",
+                                      "self-signed",    "untrusted-root",   "lookalike-root", "incomplete-chain",
+                                      "reversed-chain", "outside-constraints", "ip-not-in-san", "system-store"};
+const std::set<std::string> name_entries{"wrong-host", "wildcard-too-deep", "ip-not-in-san"};
+
+std::set<std::string> without(std::set<std::string> set, const std::string& entry) {
+  set.erase(entry);
+  return set;
+}
+
+// A correct client: passes by default with `weak` reported, and fails --policy on them alone.
+checked expect_correct(const std::vector<std::string>& command, const std::set<std::string>& weak) {
+  auto plain = check(command);
+  EXPECT_EQ(plain.status, 0) << plain.output;
+  EXPECT_THAT(rows_with(plain, "fail"), IsEmpty()) << plain.output;
+  EXPECT_THAT(rows_with(plain, "weak"), UnorderedElementsAreArray(weak));
+  EXPECT_EQ(plain.report["weaknesses"], weak.size());
+  auto policy = check(command, {"--policy"});
+  EXPECT_EQ(policy.status, weak.empty() ? 0 : 2);
+  EXPECT_THAT(rows_with(policy, "fail"), UnorderedElementsAreArray(weak));
+  return plain;
+}
+
+void expect_caught(const std::vector<std::string>& command, const std::set<std::string>& entries) {
+  auto c = check(command);
+  EXPECT_EQ(c.status, 2) << c.output;
+  EXPECT_THAT(rows_with(c, "fail"), UnorderedElementsAreArray(entries)) << c.output;
+}
+
+#define REQUIRE_PROGRAM(p) \
+  if (!test::have_program(p)) GTEST_SKIP() << p " not installed"
+#define REQUIRE_PRIVATE_MOUNTS() \
+  if (auto no_mounts = private_mounts_missing(); !no_mounts.empty()) GTEST_SKIP() << no_mounts
+
+TEST(RealClientsTest, CurlGivenItsCaStillTrustsItsCompiledInPathUnlessTold) {
+  REQUIRE_PROGRAM("curl");
+  REQUIRE_PRIVATE_MOUNTS();
+  const std::vector<std::string> curl{"curl", "-sS", "--max-time", "10", "--cacert", "{ca}"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto command = curl;
+    command.insert(command.end(), extra.begin(), extra.end());
+    command.push_back("{url}");
+    return command;
+  };
+  // --capath /dev/null keeps curl to {ca}; without it, Debian's curl also reads /etc/ssl/certs.
+  expect_correct(with({"--capath", "/dev/null"}), {});
+  expect_caught(with({}), {"system-store"});
+  expect_caught(with({"--capath", "/etc/ssl/certs"}), {"system-store"});
+  auto bundle = check({"curl", "-sS", "--max-time", "10", "--cacert", "/etc/ssl/certs/ca-certificates.crt", "{url}"});
+  EXPECT_THAT(rows_with(bundle, "fail"), ::testing::Contains("system-store")) << "the update-ca-certificates bundle is the decoy";
+  EXPECT_THAT(rows_with(bundle, "fail"), ::testing::Contains("good")) << "and the real root is not in it";
+  EXPECT_THAT(bundle.report["decoy_stores"], ::testing::Contains("/etc/ssl/certs"));
+  EXPECT_THAT(bundle.report["names"].get<std::string>(), HasSubstr("private /etc/hosts"));
+  expect_caught(with({"-k", "--capath", "/dev/null"}), forgeries);
+}
+
+TEST(RealClientsTest, CurlWithTheCrlFilePassesTheRevocationTier) {
+  REQUIRE_PROGRAM("curl");
+  std::vector<std::string> curl{"curl", "-sS", "--max-time", "10", "--cacert", "{ca}", "--capath", "/dev/null",
+                                "--resolve", "{host}:{port}:127.0.0.1"};
+  auto careless = curl;
+  careless.push_back("{url}");
+  auto with_crl = curl;
+  with_crl.insert(with_crl.end(), {"--crlfile", "{crl}", "{url}"});
+  auto passed = check(with_crl, {"--revocation"});
+  EXPECT_EQ(passed.status, 0) << passed.output;
+  auto missed = check(careless, {"--revocation"});
+  EXPECT_EQ(missed.status, 2);
+  EXPECT_THAT(rows_with(missed, "fail"), UnorderedElementsAreArray({"revoked"}));
+}
+
+TEST(RealClientsTest, WgetAcceptsWeakPolicyAndIsCaughtWithoutVerification) {
+  REQUIRE_PROGRAM("wget");
+  REQUIRE_PRIVATE_MOUNTS();  // wget has no --resolve
+  const std::vector<std::string> wget{"wget", "-q", "-O", "/dev/null", "--timeout=10", "--tries=1"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto command = wget;
+    command.insert(command.end(), extra.begin(), extra.end());
+    command.push_back("{url}");
+    return command;
+  };
+  // wget 1.21 on GnuTLS: no setting refuses these, which is why they are the policy tier.
+  expect_correct(with({"--ca-certificate={ca}", "--ca-directory=/dev/null"}), {"client-eku", "rsa-1024", "tls1.0", "tls1.1"});
+  expect_caught(with({"--ca-certificate={ca}"}), {"system-store"});  // it reads the system's too
+  expect_caught(with({"--no-check-certificate"}), forgeries);
+}
+
+TEST(RealClientsTest, OpensslSClientThatSendsSniButChecksNoNameIsCaught) {
+  REQUIRE_PROGRAM("openssl");
+  const std::vector<std::string> s_client{"openssl", "s_client", "-connect", "127.0.0.1:{port}", "-servername", "{host}",
+                                          "-verify_return_error", "-CAfile", "{ca}", "-brief"};
+  auto careful = s_client;
+  careful.insert(careful.end(), {"-verify_hostname", "{host}"});
+  expect_correct(careful, {});
+  // Item 1 of the issue: the SNI "127.0.0.1" is answered, so the name check alone decides.
+  expect_caught(s_client, name_entries);
+}
+
+TEST(RealClientsTest, GnutlsCliAcceptsOldProtocolsAndSmallKeys) {
+  REQUIRE_PROGRAM("gnutls-cli");
+  REQUIRE_PRIVATE_MOUNTS();  // gnutls-cli dials by name
+  expect_correct({"gnutls-cli", "--x509cafile", "{ca}", "--port", "{port}", "{host}"}, {"rsa-1024", "tls1.0", "tls1.1"});
+  // --insecure still refuses a CA certificate as the leaf (key usage): reversed-chain.
+  expect_caught({"gnutls-cli", "--insecure", "--port", "{port}", "{host}"}, without(forgeries, "reversed-chain"));
+  // With no CA file it trusts the system's, which is the decoy: the real root's controls fail.
+  auto system = check({"gnutls-cli", "--port", "{port}", "{host}"});
+  EXPECT_THAT(rows_with(system, "fail"), ::testing::IsSupersetOf({"system-store", "good"}));
+}
+
+TEST(RealClientsTest, PythonUrllibAndRequests) {
+  if (!test::have_program("/usr/bin/python3")) GTEST_SKIP() << "Debian's python3 not installed";
+  const std::string urllib = "import ssl, sys, urllib.request; urllib.request.urlopen(sys.argv[1], context=";
+  expect_correct({"/usr/bin/python3", "-c", urllib + "ssl.create_default_context(cafile=sys.argv[2]), timeout=10).read()",
+                  "{url}", "{ca}"},
+                 {});
+  expect_caught({"/usr/bin/python3", "-c", urllib + "ssl._create_unverified_context(), timeout=10).read()", "{url}"}, forgeries);
+  if (test::run({"/usr/bin/python3", "-c", "import requests"}).exit_status != 0) GTEST_SKIP() << "python3-requests not installed";
+  const std::string get = "import sys, requests; requests.get(sys.argv[1], timeout=10, verify=";
+  auto careful = expect_correct({"/usr/bin/python3", "-c", get + "sys.argv[2]).raise_for_status()", "{url}", "{ca}"}, {});
+  expect_caught({"/usr/bin/python3", "-W", "ignore", "-c", get + "False).raise_for_status()", "{url}"}, forgeries);
+  // The detail is the exception, not the traceback's first line; the output has it all.
+  for (const auto& row : careful.report["rows"])
+    if (row["entry"] == "expired") {
+      EXPECT_THAT(row["detail"].get<std::string>(),
+                  HasSubstr("CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"));
+      EXPECT_THAT(row["output"].get<std::string>(), HasSubstr("Traceback (most recent call last):"));
+    }
+}
+
+TEST(RealClientsTest, NodeHttps) {
+  REQUIRE_PROGRAM("node");
+  const std::string get =
+      "require('https').get(process.argv[1], OPTIONS, r => { r.resume(); r.on('end', () => process.exit(0)); })"
+      ".on('error', e => { console.error('Error: ' + e.message); process.exit(1); })";
+  auto script = [&](const std::string& options) {
+    std::string out = get;
+    return out.replace(out.find("OPTIONS"), 7, options);
+  };
+  // Node's weak-policy verdicts depend on the OpenSSL it runs on (Debian's refuses RSA-1024, a
+  // bundled one at security level 1 does not): only the baseline is asserted.
+  auto careful = check({"node", "-e", script("{ca: require('fs').readFileSync(process.argv[2])}"), "{url}", "{ca}"});
+  EXPECT_EQ(careful.status, 0) << careful.output;
+  EXPECT_THAT(rows_with(careful, "weak"), ::testing::IsSubsetOf({"rsa-1024", "client-eku", "sha1", "tls1.0", "tls1.1"}));
+  expect_caught({"node", "-e", script("{rejectUnauthorized: false}"), "{url}"}, forgeries);
+}
+
+TEST(RealClientsTest, StaticGoBinaryResolvesThroughThePrivateHostsFile) {
+  std::string why;
+  auto go = go_client(why);
+  if (go.empty()) GTEST_SKIP() << why;
+  REQUIRE_PRIVATE_MOUNTS();  // the pure-Go resolver never sees nss_wrapper
+  // Go 1.19 accepts an RSA-1024 leaf; it refuses clientAuth-only, SHA-1 and TLS below 1.2.
+  expect_correct({go.string(), "{ca}", "{url}"}, {"rsa-1024"});
+  expect_caught({go.string(), "{ca}", "{url}", "insecure"}, forgeries);
+  // Go reads the system roots from /etc/ssl/certs: the decoy.
+  auto system = check({go.string(), "-", "{url}"});
+  EXPECT_THAT(rows_with(system, "fail"), ::testing::IsSupersetOf({"system-store", "good"}));
+}
+
+// The client's view: the catalog's names and localhost, DNS only on loopback, the decoy store.
+TEST(RealClientsTest, ClientSeesPrivateHostsLoopbackDnsAndTheDecoyStore) {
+  REQUIRE_PRIVATE_MOUNTS();
+  auto c = check({"sh", "-c",
+                  "echo; cat /etc/resolv.conf; getent hosts \"$0\"; getent hosts example.com || echo unresolved;"
+                  " ls /etc/ssl/certs; exit 1",
+                  "{host}"});
+  std::string output;
+  for (const auto& row : c.report["rows"])
+    if (row["entry"] == "good") output = row["output"];
+  EXPECT_THAT(output, HasSubstr("\nnameserver 127.0.0.1\noptions timeout:1 attempts:1\n127.0.0.1 "));
+  EXPECT_THAT(output, HasSubstr(" good.impostor.test "));
+  EXPECT_THAT(output, HasSubstr("\nunresolved\n"));
+  EXPECT_THAT(output, ::testing::ContainsRegex("\nunresolved\n(ca-certificates\\.crt\n[0-9a-f]{8}\\.0|[0-9a-f]{8}\\.0\nca-certificates\\.crt)\n$"))
+      << "the decoy's bundle and hash link, and nothing else, in /etc/ssl/certs";
+  // Nothing changed outside the client's namespace.
+  EXPECT_THAT(slurp("/etc/hosts"), ::testing::Not(HasSubstr("impostor.test")));
+}
+
+// Without a namespace, nss_wrapper and the two variables, and the run says what that leaves out.
+TEST(RealClientsTest, WithoutPrivateMountsItFallsBackToNssWrapperAndSaysWhatItMisses) {
+  REQUIRE_PROGRAM("curl");
+  if (auto missing = nss_wrapper_missing(); !missing.empty()) GTEST_SKIP() << missing;
+  auto r = tlsfix_cli({"check-client", "--", "curl", "-sS", "--max-time", "10", "--cacert", "{ca}", "--capath", "/dev/null",
+                       "{url}"},
+                      {{"TLSFIX_PRIVATE_MOUNTS", "0"}}, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("tlsfix check-client: TLSFIX_PRIVATE_MOUNTS=0: names resolve through nss_wrapper, which"
+                                  " static binaries (CGO_ENABLED=0 Go), the JVM and setuid programs bypass"));
+  EXPECT_THAT(r.output, HasSubstr("decoy trust store over: SSL_CERT_FILE, SSL_CERT_DIR; names: nss_wrapper\n"));
+}
+
+}  // namespace
