@@ -153,7 +153,9 @@ verb_result check_client(const check_client_options& o) {
     throw tlsfix::error("cannot start " + o.command.front() + ": not an executable file or not found on PATH");
 
   verb_result out;
-  auto catalog = harness::impostor_catalog::start();
+  if (o.protocol != "https" && o.protocol != "postgres")
+    throw tlsfix::error("--protocol", "'" + o.protocol + "' is not one of https, postgres");
+  auto catalog = harness::impostor_catalog::start(o.protocol == "postgres" ? harness::protocol::postgres : harness::protocol::tls);
   std::string ca_file = catalog.trust().ca_file().string(), crl_file = catalog.crl_file().string();
   auto view = view_for(catalog, out.err);
   env_list base = view.environment;

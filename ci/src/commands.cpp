@@ -225,6 +225,7 @@ void add_check_client(CLI::App& app, session& status) {
       "Example:\n"
       "  tlsfix check-client -- curl -sS --cacert {ca} --capath /dev/null {url}\n"
       "  tlsfix check-client --json -- python3 my_client.py {url}\n"
+      "  tlsfix check-client --protocol postgres -- psql \"host={host} port={port} sslmode=verify-full sslrootcert={ca} user=u dbname=d\"\n"
       "The command runs once per entry (expired, wrong-host, self-signed, ..., and positive controls such as\n"
       "good, ecdsa-p384 and ed25519); exit status 0 means it connected. It passes only if it rejects every\n"
       "forged server and accepts every control. Weak-policy entries (TLS 1.0/1.1, RSA-1024, SHA-1, a\n"
@@ -250,6 +251,9 @@ void add_check_client(CLI::App& app, session& status) {
       entry_list());
   cmd->add_option("CMD", o->command, "The client and its arguments, after --")->required();
   cmd->add_option("--timeout", o->timeout, "Per entry, e.g. 10s; a command still running then is killed and counts as rejecting")
+      ->capture_default_str();
+  cmd->add_option("--protocol", o->protocol,
+                  "https, or postgres: the SSLRequest before TLS, for libpq and psql ({url} is postgresql://HOST:PORT/)")
       ->capture_default_str();
   cmd->add_flag("--policy", o->policy, "Also fail on weak policy: TLS 1.0/1.1, RSA-1024, SHA-1, clientAuth-only certificates");
   cmd->add_flag("--strict", o->strict, "Also require what only strict verifiers reject (e.g. a leaf that says CA:TRUE)");

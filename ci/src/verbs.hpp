@@ -132,6 +132,7 @@ verb_result trust_uninstall(const trust_options& o);
 struct check_client_options {
   std::vector<std::string> command;
   std::string timeout = "10s";
+  std::string protocol = "https";  // or "postgres"
   bool policy = false, strict = false, revocation = false, json = false;
 };
 verb_result check_client(const check_client_options& o);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "detail/impostor_certs.hpp"
+#include "detail/postgres_wire.hpp"
 #include "detail/server_impl.hpp"
 #include "tlsfix/ca/names.hpp"
 #include "tlsfix/error.hpp"
@@ -33,16 +34,18 @@ constexpr const char* domain = ".impostor.test";
 
 std::string host_of(const std::string& name) { return name + domain; }
 
-// Plain HTTP where TLS is expected: the trap for clients that "fall back" to plaintext.
-class plaintext_http_server {
+// Plaintext where TLS is expected: the trap for clients that "fall back" to it. Plain HTTP; or
+// for PostgreSQL, an SSLRequest answered 'N' and the session carried on in the clear.
+class plaintext_server {
  public:
-  plaintext_http_server() : acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
+  explicit plaintext_server(harness::protocol protocol)
+      : protocol_(protocol), acceptor_(ioc_, {asio::ip::make_address("127.0.0.1"), 0}) {
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
   }
-  plaintext_http_server(const plaintext_http_server&) = delete;
-  plaintext_http_server& operator=(const plaintext_http_server&) = delete;
-  ~plaintext_http_server() { close(); }
+  plaintext_server(const plaintext_server&) = delete;
+  plaintext_server& operator=(const plaintext_server&) = delete;
+  ~plaintext_server() { close(); }
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
   void close() noexcept {
@@ -55,8 +58,16 @@ class plaintext_http_server {
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
-      asio::co_spawn(ioc_, answer(std::move(socket)), asio::detached);
+      if (protocol_ == harness::protocol::postgres) asio::co_spawn(ioc_, answer_postgres(std::move(socket)), asio::detached);
+      else asio::co_spawn(ioc_, answer(std::move(socket)), asio::detached);
     }
+  }
+
+  static asio::awaitable<void> answer_postgres(tcp::socket socket) {
+    auto no_deadline = [] {};
+    if (!co_await detail::postgres::answer_ssl_request(socket, 'N', no_deadline)) co_return;
+    co_await detail::postgres::serve(socket, [](const std::string&) { return std::string("tlsfix impostor plaintext"); },
+                                     no_deadline);
   }
 
   static asio::awaitable<void> answer(tcp::socket socket) {
@@ -67,13 +78,16 @@ class plaintext_http_server {
     co_await asio::async_write(socket, asio::buffer(response), asio::as_tuple(asio::use_awaitable));
   }
 
+  harness::protocol protocol_;
   asio::io_context ioc_{1};
   tcp::acceptor acceptor_;
   std::thread thread_;
 };
 
-http_handler answer_with(const std::string& name) {
-  return [body = "tlsfix impostor " + name + "\n"](const http_request& req) { return text_response(req, 200, body); };
+harness::handler answer_with(const std::string& name, harness::protocol protocol) {
+  if (protocol == harness::protocol::postgres)
+    return postgres_handler([answer = "tlsfix impostor " + name](const std::string&) { return answer; });
+  return http_handler([body = "tlsfix impostor " + name + "\n"](const http_request& req) { return text_response(req, 200, body); });
 }
 
 // Lowers the server's own standards so that it can offer what a client must refuse.
@@ -84,7 +98,10 @@ void allow_weak(SSL_CTX* ctx) {
 
 }  // namespace
 
-std::string impostor::url() const { return ca::https_url(host, port); }
+std::string impostor::url() const {
+  std::string https = ca::https_url(host, port);
+  return protocol == harness::protocol::postgres ? std::string("postgresql").append(https, 5) : https;
+}
 
 namespace {
 
@@ -246,7 +263,7 @@ struct impostor_catalog::impl {
   std::optional<ca::temp_file> crl;
   std::vector<impostor> entries;
   std::vector<std::unique_ptr<detail::server_state>> servers;
-  std::optional<plaintext_http_server> plaintext;
+  std::optional<plaintext_server> plaintext;
   // A root that only the decoy "system store" (environment()) holds.
   ca::certificate_authority decoy = ca::certificate_authority::create();
   std::optional<ca::temp_file> decoy_store;
@@ -260,7 +277,7 @@ std::vector<impostor> impostor_catalog::listing() {
   return out;
 }
 
-impostor_catalog impostor_catalog::start() {
+impostor_catalog impostor_catalog::start(harness::protocol protocol) {
   // RSA-4096 key generation is the slowest step by far; it runs while everything else is built.
   std::shared_future<ca::private_key> rsa4096 =
       std::async(std::launch::async, [] { return ca::private_key::generate(ca::key_type::rsa_4096); });
@@ -276,17 +293,19 @@ impostor_catalog impostor_catalog::start() {
   auto listed = listing();
   for (const auto& row : catalog_rows) {
     impostor entry = listed[static_cast<std::size_t>(&row - catalog_rows)];
+    entry.protocol = protocol;
     if (row.identity == nullptr) {
-      p->plaintext.emplace();
+      if (protocol == harness::protocol::postgres) entry.description = "plaintext PostgreSQL: the SSLRequest answered 'N'";
+      p->plaintext.emplace(protocol);
       entry.port = p->plaintext->port();
     } else {
       std::vector<detail::identity_entry> identities;
       identities.push_back(row.identity(parts));
       p->servers.push_back(detail::start_server(
-          std::move(identities), answer_with(entry.name),
+          std::move(identities), answer_with(entry.name, protocol),
           // Any name gets the entry's certificate: refusing an unknown SNI (a client that sends
           // "127.0.0.1", say) would let a client that checks nothing "reject" the entry.
-          {.handshake_timeout = std::chrono::seconds(5), .answer_any_name = true, .threads = 1},
+          {.protocol = protocol, .handshake_timeout = std::chrono::seconds(5), .answer_any_name = true, .threads = 1},
           row.configure));
       entry.port = p->servers.back()->port();
     }

@@ -15,6 +15,7 @@
 
 #include <optional>
 
+#include "detail/postgres_wire.hpp"
 #include "detail/server_impl.hpp"
 #include "detail/tls_common.hpp"
 #include "tlsfix/ca/certificate.hpp"
@@ -172,6 +173,17 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
   s->deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
   home.deadlines.watch(s);
 
+  // A PostgreSQL client asks for TLS first; one that does not is a plaintext client.
+  if (server->options.protocol == protocol::postgres &&
+      !co_await postgres::answer_ssl_request(s->stream.next_layer(), 'S', [] {})) {
+    if (!s->timed_out) ++server->plaintext;
+    record.failure = s->timed_out ? tls_failure{.kind = failure_kind::timeout, .reason = "no SSLRequest before the handshake deadline"}
+                                  : tls_failure{.kind = failure_kind::plaintext, .reason = "no PostgreSQL SSLRequest"};
+    s->stream.next_layer().close(ignored);
+    server->record(std::move(record));
+    co_return;
+  }
+
   // Peek at the first byte without consuming it.
   unsigned char first = 0;
   auto [peek_error, peeked] = co_await s->stream.next_layer().async_receive(
@@ -228,7 +240,10 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
   server->record(std::move(record));
 
   if (const auto* http_h = std::get_if<http_handler>(&server->handler)) co_await serve_http(server, *s, *http_h);
-  else co_await serve_lines(server, *s, std::get<line_handler>(server->handler));
+  else if (const auto* lines = std::get_if<line_handler>(&server->handler)) co_await serve_lines(server, *s, *lines);
+  else
+    co_await postgres::serve(stream, std::get<postgres_handler>(server->handler),
+                             [&] { set_deadline(*s, server->options.idle_timeout); });
 
   // Answer the client's close_notify (or send ours) without waiting long for a silent peer.
   set_deadline(*s, std::chrono::seconds(2));

@@ -247,6 +247,10 @@ std::unique_ptr<detail::server_state> detail::start_server(std::vector<identity_
   if (options.client_auth != client_auth::none && !options.client_trust)
     throw tlsfix::error("server_options.client_trust", "required when client_auth is optional or required");
   if (std::visit([](const auto& f) { return !f; }, h)) throw tlsfix::error("tls_server", "the handler is empty");
+  if ((options.protocol == protocol::postgres) != std::holds_alternative<postgres_handler>(h))
+    throw tlsfix::error("server_options.protocol", options.protocol == protocol::postgres
+                                                       ? "postgres needs a postgres_handler"
+                                                       : "a postgres_handler needs protocol postgres");
 
   auto p = std::make_unique<server_state>();
   p->identities = make_identity_set(std::move(identities));

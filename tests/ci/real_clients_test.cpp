@@ -201,6 +201,44 @@ TEST(RealClientsTest, StaticGoBinaryResolvesThroughThePrivateHostsFile) {
   EXPECT_THAT(rows_with(system, "fail"), ::testing::IsSupersetOf({"system-store", "good"}));
 }
 
+// psql over the catalog's postgres protocol (the SSLRequest before TLS). Each weaker sslmode fails
+// on exactly what it lets through.
+TEST(RealClientsTest, PsqlVerifyFullPassesAndEachWeakerSslmodeIsCaught) {
+  REQUIRE_PROGRAM("psql");
+  auto psql = [](const std::string& settings) {
+    return std::vector<std::string>{"psql", "host={host} port={port} user=u dbname=d connect_timeout=10 " + settings};
+  };
+  auto check_postgres = [&](const std::string& settings, std::vector<std::string> flags = {}) {
+    flags.insert(flags.begin(), {"--protocol", "postgres"});
+    return check(psql(settings), flags);
+  };
+  auto full = check_postgres("sslmode=verify-full sslrootcert={ca}");
+  EXPECT_EQ(full.status, 0) << full.output;
+  EXPECT_THAT(rows_with(full, "weak"), IsEmpty());
+  EXPECT_EQ(check_postgres("sslmode=verify-full sslrootcert={ca}", {"--policy"}).status, 0);
+  // require with no root file encrypts and verifies nothing: the classic downgrade.
+  auto require = check_postgres("sslmode=require sslrootcert=/nonexistent/root.crt");
+  EXPECT_EQ(require.status, 2);
+  EXPECT_THAT(rows_with(require, "fail"), UnorderedElementsAreArray(forgeries)) << require.output;
+  auto verify_ca = check_postgres("sslmode=verify-ca sslrootcert={ca}");
+  EXPECT_THAT(rows_with(verify_ca, "fail"), UnorderedElementsAreArray(name_entries));
+  auto names_and_plaintext = name_entries;
+  names_and_plaintext.insert("plaintext");
+  EXPECT_THAT(rows_with(check_postgres("sslmode=prefer sslrootcert={ca}"), "fail"), UnorderedElementsAreArray(names_and_plaintext));
+  // The detail is libpq's own reason.
+  for (const auto& row : full.report["rows"]) {
+    if (row["entry"] == "plaintext") {
+      EXPECT_THAT(row["detail"].get<std::string>(), HasSubstr("server does not support SSL, but SSL was required"));
+    }
+  }
+}
+
+TEST(RealClientsTest, AnUnknownProtocolIsAUsageError) {
+  auto r = tlsfix_verb({"check-client", "--protocol", "mysql", "--", "true"});
+  EXPECT_EQ(r.exit_status, 1);
+  EXPECT_THAT(r.output, HasSubstr("--protocol: 'mysql' is not one of https, postgres"));
+}
+
 // The client's view: the catalog's names and localhost, DNS only on loopback, the decoy store.
 TEST(RealClientsTest, ClientSeesPrivateHostsLoopbackDnsAndTheDecoyStore) {
   REQUIRE_PRIVATE_MOUNTS();

@@ -16,6 +16,8 @@
 //   EXPECT_TRUE(report.passed()) << report.table();
 //
 // Every server has its own SSL_CTX; all listen on 127.0.0.1 and every name resolves there.
+// start(protocol::postgres) serves the same entries to PostgreSQL clients (libpq, psql): each
+// server answers the SSLRequest with 'S' before TLS, and the plaintext entry answers 'N'.
 #pragma once
 
 #include <iosfwd>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include "tlsfix/ca/certificate.hpp"
+#include "tlsfix/harness/tls_server.hpp"
 #include "tlsfix/harness/trust.hpp"
 
 namespace tlsfix::harness {
@@ -61,15 +64,18 @@ struct impostor {
   // Common clients known to accept this entry with their defaults ("Go 1.19, Node 20"), measured
   // by tlsfix's interop tests; empty for what every verifying client refuses.
   std::string known_accepted_by;
+  harness::protocol protocol = harness::protocol::tls;
 
-  // "https://host:port/" (IPv6-safe).
+  // "https://host:port/", or "postgresql://host:port/" for a postgres catalog (IPv6-safe).
   std::string url() const;
 };
 
 class impostor_catalog {
  public:
   // Starts every server; listening when it returns. Takes about a second (an RSA-4096 key).
-  static impostor_catalog start();
+  // protocol::postgres: PostgreSQL's SSLRequest before TLS, and a stand-in backend after it
+  // (any user logs in; a query answers "tlsfix impostor NAME").
+  static impostor_catalog start(harness::protocol protocol = harness::protocol::tls);
   // The entries start() serves, in order, without their ports: for help texts and docs.
   static std::vector<impostor> listing();
   impostor_catalog(impostor_catalog&&) noexcept;

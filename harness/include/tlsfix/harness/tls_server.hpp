@@ -1,6 +1,8 @@
 // A real TLS server on loopback for tests: listening before start() returns, stopped by close().
 //
-// Serve HTTP (a Beast request in, a response out, HTTP/1.1 keep-alive) or a line protocol. Every
+// Serve HTTP (a Beast request in, a response out, HTTP/1.1 keep-alive), a line protocol, or
+// PostgreSQL's (server_options::protocol = postgres: the SSLRequest before TLS, then a stand-in
+// backend that lets libpq and psql connect and query; see postgres_handler). Every
 // server has its own SSL_CTX (no shared tickets or session caches), refuses TLS below 1.2,
 // renegotiation and 0-RTT, picks its certificate by SNI (an unknown name gets the
 // unrecognized_name alert, never another service's certificate, unless answer_any_name asks for
@@ -45,7 +47,11 @@ using http_handler = std::function<http_response(const http_request&)>;
 // Called once per received line (without the '\n'); the returned text is sent back followed by
 // '\n'. Returning nullopt closes the connection.
 using line_handler = std::function<std::optional<std::string>(const std::string&)>;
-using handler = std::variant<http_handler, line_handler>;
+// For a PostgreSQL client (server_options::protocol = postgres): called once per simple query;
+// the returned text is the one row of a one-column result. Any user logs in without a password:
+// this is a stand-in that lets libpq or psql connect over TLS, not a database.
+using postgres_handler = std::function<std::string(const std::string& query)>;
+using handler = std::variant<http_handler, line_handler, postgres_handler>;
 
 // A response with the request's version and keep-alive, content type text/plain.
 http_response text_response(const http_request& req, unsigned status, std::string body);
@@ -54,7 +60,13 @@ line_handler echo();
 
 enum class client_auth { none, optional, required };
 
+// What comes before the TLS handshake: nothing (HTTPS and every TLS-first protocol), or
+// PostgreSQL's SSLRequest, answered with 'S' as a PostgreSQL server does. A postgres server takes
+// a postgres_handler.
+enum class protocol { tls, postgres };
+
 struct server_options {
+  harness::protocol protocol = harness::protocol::tls;
   harness::client_auth client_auth = harness::client_auth::none;
   // Roots a client certificate must chain to; required unless client_auth is none.
   std::optional<harness::trust> client_trust;
