@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <sstream>
 
 #include <tlsfix/harness.hpp>
 
@@ -243,6 +244,23 @@ TEST_F(ImpostorTest, AClientThatThrowsCountsAsRejecting) {
 }
 
 // The line that carries the error, in what real clients print (tests/ci holds the clients).
+// docs/impostors.md lists the entries as the catalog does: the same names, tiers, descriptions
+// and measured clients, and no others.
+TEST(ImpostorDocsTest, TheDocsTableIsTheCatalogsListing) {
+  auto doc = ca::read_file(TLSFIX_DOCS_DIR "/impostors.md");
+  std::size_t rows = 0;
+  for (std::size_t at = doc.find("\n| `"); at != std::string::npos; at = doc.find("\n| `", at + 1)) ++rows;
+  auto listed = harness::impostor_catalog::listing();
+  EXPECT_EQ(rows, listed.size()) << "one row per entry";
+  for (const auto& e : listed) {
+    std::ostringstream tier;
+    tier << e.tier;
+    std::string row = "\n| `" + e.name + "` | " + tier.str() + (e.expected == harness::expectation::accept ? " (control)" : "") +
+                      " | " + e.description + " | " + (e.known_accepted_by.empty() ? "—" : e.known_accepted_by) + " |\n";
+    EXPECT_THAT(doc, ::testing::HasSubstr(row)) << "docs/impostors.md has no row " << row;
+  }
+}
+
 TEST(CheckRowTest, DetailLineIsTheLineThatCarriesTheError) {
   auto line = [](std::string detail) { return harness::check_row{.detail = std::move(detail)}.detail_line(); };
   // openssl s_client: its chain walk first.
