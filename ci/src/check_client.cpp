@@ -101,6 +101,10 @@ client_view view_for(const harness::impostor_catalog& catalog, std::string& warn
   view.files.emplace_back(decoy_pem, "ca-certificates.crt");
   fs::path decoy_dir = view.files.back().path().parent_path();
   ca::write_file(decoy_dir / decoy_file.filename(), decoy_pem, ca::file_mode::public_read);
+  // The bundle names other distributions and tools read in such a directory, so that a client
+  // finds the decoy there rather than nothing (which would make it "reject" for the wrong reason).
+  for (const char* name : {"ca-bundle.crt", "ca-bundle.trust.crt", "tls-ca-bundle.pem", "cert.pem"})
+    ca::write_file(decoy_dir / name, decoy_pem, ca::file_mode::public_read);
   fs::permissions(decoy_dir, fs::perms::others_read | fs::perms::others_exec | fs::perms::group_read | fs::perms::group_exec,
                   fs::perm_options::add);
   std::vector<fs::path> covered;

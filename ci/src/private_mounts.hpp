@@ -1,8 +1,9 @@
 // A private view of a few system files for one program, in a mount namespace of its own: the
 // program sees `source` at `target`, and no other process on the machine sees any change.
 //
-// This is how check-client and run give *any* program tlsfix's names and no DNS off the machine
-// (its own /etc/hosts, nsswitch.conf and resolv.conf), whatever resolver it uses: static Go
+// This is how check-client and run give *any* program tlsfix's names and no DNS (its own
+// /etc/hosts, nsswitch.conf with hosts from files alone, resolv.conf on loopback), whatever
+// resolver it uses: static Go
 // binaries and the JVM read those files and never see nss_wrapper. check-client also lays the
 // decoy trust store over the system's (/etc/ssl/certs, which holds the update-ca-certificates
 // bundle that OpenSSL, GnuTLS and curl's compiled-in paths all read).
@@ -33,10 +34,10 @@ struct overlay {
 // ("TLSFIX_PRIVATE_MOUNTS=0", "unshare: Operation not permitted"). Probed once, in a child.
 std::string private_mounts_unavailable();
 
-// Overlays that give a program `hosts_lines` (and localhost) as its /etc/hosts, name lookup from
-// files then DNS (nsswitch.conf), and DNS on loopback, where nothing answers (resolv.conf): the
-// names resolve for any resolver, and no query leaves the machine. The overlays' sources are
-// written into `files`, which must outlive the program's start.
+// Overlays that give a program the machine's /etc/hosts plus `hosts_lines`, name lookup from files
+// alone (nsswitch.conf), and DNS on loopback only for resolvers that skip nsswitch.conf
+// (resolv.conf): the names resolve for any resolver, and no query leaves the machine. The
+// overlays' sources are written into `files`, which must outlive the program's start.
 std::vector<overlay> name_overlays(const std::string& hosts_lines, std::vector<ca::temp_file>& files);
 
 // The overlays, ready to apply in a child between fork and exec (no allocation there).
@@ -44,9 +45,11 @@ class prepared_overlays {
  public:
   explicit prepared_overlays(const std::vector<overlay>& overlays);
   bool empty() const noexcept { return sources_.empty(); }
-  // Enters a new mount namespace and lays every overlay; 0, or the errno of the step that failed.
+  // Enters a new mount namespace and lays every overlay; 0, or the errno of the step that failed,
+  // with the index of the overlay that failed in `failed_overlay` (-1 for the namespace itself).
   // Async-signal-safe: for a child after fork, or for this process before exec (single-threaded).
-  int enter() const noexcept;
+  int enter(int* failed_overlay = nullptr) const noexcept;
+  const std::string& target(int overlay) const { return targets_.at(static_cast<std::size_t>(overlay)); }
 
  private:
   std::vector<std::string> sources_, targets_;

@@ -72,17 +72,21 @@ pid_t spawn(const std::vector<std::string>& argv, const env_list& env, int out_f
     ::dup2(in_fd >= 0 ? in_fd : null_fd, 0);
     ::dup2(out_fd, 1);
     ::dup2(out_fd, 2);
-    int failure[2] = {0, mounts.empty() ? 0 : mounts.enter()};
+    // {stage: -1 exec, else the overlay that failed (or -2, the namespace), errno}
+    int failure[2] = {-2, 0};
+    int failed_overlay = -1;
+    failure[1] = mounts.empty() ? 0 : mounts.enter(&failed_overlay);
+    failure[0] = failed_overlay >= 0 ? failed_overlay : -2;
     if (failure[1] == 0) {
       ::execvpe(arg_pointers[0], arg_pointers.data(), env_pointers.data());
-      failure[0] = 1;
+      failure[0] = -1;
       failure[1] = errno;
     }
     if (::write(status_pipe[1], failure, sizeof failure) < 0) {
     }
     ::_exit(127);
   }
-  int failure[2] = {1, pid < 0 ? errno : 0};
+  int failure[2] = {-1, pid < 0 ? errno : 0};
   ::close(status_pipe[1]);
   if (null_fd >= 0) ::close(null_fd);
   if (pid > 0) {
@@ -93,8 +97,10 @@ pid_t spawn(const std::vector<std::string>& argv, const env_list& env, int out_f
     else failure[1] = 0;
   }
   ::close(status_pipe[0]);
-  if (failure[1] != 0 && failure[0] == 0)
-    throw tlsfix::error("cannot give " + argv[0] + " its private /etc files (mount namespace): " + std::strerror(failure[1]));
+  if (failure[1] != 0 && failure[0] == -2)
+    throw tlsfix::error("cannot give " + argv[0] + " a private mount namespace: " + std::strerror(failure[1]));
+  if (failure[1] != 0 && failure[0] >= 0)
+    throw tlsfix::error("cannot give " + argv[0] + " a private " + mounts.target(failure[0]) + ": " + std::strerror(failure[1]));
   if (failure[1] != 0) throw tlsfix::error("cannot start " + argv[0] + ": " + std::strerror(failure[1]));
   return pid;
 }

@@ -3,11 +3,11 @@
 //
 // Where a private mount namespace is available (as root, or through an unprivileged user
 // namespace: private_mounts.hpp), the program gets its own /etc/hosts (the directory's `hosts`
-// and localhost), files-then-DNS lookup and DNS on loopback only, so that every resolver sees the
-// names, static Go binaries and the JVM included, and no lookup leaves the machine. Otherwise
-// names come from nss_wrapper (Debian libnss-wrapper), LD_PRELOAD'ed to answer getaddrinfo() from
-// the hosts file; programs that bypass the C library's resolver or drop LD_PRELOAD (setuid) do not
-// see them, and the run says so on stderr.
+// added to the machine's), lookup from files alone and DNS on loopback only, so that every
+// resolver sees the names, static Go binaries and the JVM included, and no lookup leaves the
+// machine. Otherwise names come from nss_wrapper (Debian libnss-wrapper), LD_PRELOAD'ed to answer
+// getaddrinfo() from the hosts file; programs that bypass the C library's resolver or drop
+// LD_PRELOAD (setuid) do not see them, and the run says so on stderr.
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +19,7 @@
 #include "outputs.hpp"
 #include "private_mounts.hpp"
 #include "tlsfix/ca/files.hpp"
+#include "tlsfix/error.hpp"
 #include "tlsfix/harness/nss_wrapper.hpp"
 #include "verbs.hpp"
 
@@ -26,15 +27,20 @@ namespace tlsfix::cli {
 
 namespace {
 
-// Lays the name overlays over this process's view, which the program inherits through exec; ""
-// when done, else why not.
-std::string enter_private_names(const tlsfix_dir& dir) {
-  if (auto why = private_mounts_unavailable(); !why.empty()) return why;
+// Lays the name overlays over this process's view, which the program inherits through exec.
+// False, with the reason, when no namespace is available here; a failure once the namespace is
+// known to work throws, since the process may be half-changed (nothing must run in it then).
+bool enter_private_names(const tlsfix_dir& dir, std::string& why_not) {
+  why_not = private_mounts_unavailable();
+  if (!why_not.empty()) return false;
   std::vector<ca::temp_file> files;
   prepared_overlays overlays(name_overlays(ca::read_file(dir.path() / "hosts"), files));
-  if (int err = overlays.enter()) return std::string("cannot lay a private /etc/hosts: ") + std::strerror(err);
+  int failed = -1;
+  if (int err = overlays.enter(&failed))
+    throw tlsfix::error(std::string("cannot give the program a private ") + (failed >= 0 ? overlays.target(failed) : "mount namespace") +
+                        ": " + std::strerror(err));
   // The mounts hold the files open: `files` removes only their names as it goes.
-  return {};
+  return true;
 }
 
 }  // namespace
@@ -42,7 +48,7 @@ std::string enter_private_names(const tlsfix_dir& dir) {
 verb_result run(const run_options& o) {
   auto dir = tlsfix_dir::open(o.dir);
   env_list vars = environment(harness::trust::from_file(dir.ca_file()), dir.path(), dir.services());
-  if (auto why = enter_private_names(dir); !why.empty()) {
+  if (std::string why; !enter_private_names(dir, why)) {
     for (auto& v : harness::nss_wrapper_environment(dir.path() / "hosts")) vars.push_back(std::move(v));
     std::cerr << "tlsfix run: " << why << ": names resolve through nss_wrapper, which static binaries (CGO_ENABLED=0 Go),"
               << " the JVM and setuid programs bypass\n";

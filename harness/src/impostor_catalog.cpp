@@ -63,11 +63,15 @@ class plaintext_server {
     }
   }
 
+  // 'N' to an SSLRequest, then the session in the clear; a client that starts with its
+  // StartupMessage (sslmode=disable or allow) is let in at once, as a server without TLS would.
   static asio::awaitable<void> answer_postgres(tcp::socket socket) {
     auto no_deadline = [] {};
-    if (!co_await detail::postgres::answer_ssl_request(socket, 'N', no_deadline)) co_return;
-    co_await detail::postgres::serve(socket, [](const std::string&) { return std::string("tlsfix impostor plaintext"); },
-                                     no_deadline);
+    postgres_handler answer = [](const std::string&) { return std::string("tlsfix impostor plaintext"); };
+    unsigned char first[8];
+    auto opened = co_await detail::postgres::answer_ssl_request(socket, 'N', no_deadline, first);
+    if (opened == detail::postgres::opening::ssl_request) co_await detail::postgres::serve(socket, answer, no_deadline);
+    else if (opened == detail::postgres::opening::startup) co_await detail::postgres::serve(socket, answer, no_deadline, first);
   }
 
   static asio::awaitable<void> answer(tcp::socket socket) {

@@ -173,15 +173,25 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
   s->deadline = std::chrono::steady_clock::now() + server->options.handshake_timeout;
   home.deadlines.watch(s);
 
-  // A PostgreSQL client asks for TLS first; one that does not is a plaintext client.
-  if (server->options.protocol == protocol::postgres &&
-      !co_await postgres::answer_ssl_request(s->stream.next_layer(), 'S', [] {})) {
-    if (!s->timed_out) ++server->plaintext;
-    record.failure = s->timed_out ? tls_failure{.kind = failure_kind::timeout, .reason = "no SSLRequest before the handshake deadline"}
-                                  : tls_failure{.kind = failure_kind::plaintext, .reason = "no PostgreSQL SSLRequest"};
-    s->stream.next_layer().close(ignored);
-    server->record(std::move(record));
-    co_return;
+  // A PostgreSQL client asks for TLS first; one that starts without is a plaintext client.
+  if (server->options.protocol == protocol::postgres) {
+    unsigned char first_bytes[8];
+    auto opened = co_await postgres::answer_ssl_request(s->stream.next_layer(), 'S', [] {}, first_bytes);
+    if (opened != postgres::opening::ssl_request) {
+      if (s->timed_out) {
+        record.failure = {.kind = failure_kind::timeout, .reason = "no SSLRequest before the handshake deadline"};
+        record.silent = true;
+      } else if (opened == postgres::opening::silent) {
+        record.failure = {.kind = failure_kind::closed, .reason = "before its SSLRequest"};
+        record.silent = true;
+      } else {
+        ++server->plaintext;
+        record.failure = {.kind = failure_kind::plaintext, .reason = "no PostgreSQL SSLRequest"};
+      }
+      s->stream.next_layer().close(ignored);
+      server->record(std::move(record));
+      co_return;
+    }
   }
 
   // Peek at the first byte without consuming it.

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -67,13 +68,13 @@ nlohmann::json json_of(const std::string& output) {
 std::string private_mounts_missing() { return cli::private_mounts_unavailable(); }
 
 fs::path go_client(std::string& why) {
-  static test::temp_dir* built = nullptr;
+  static std::optional<test::temp_dir> built;  // removed at exit; every test reuses the binary
   static std::string failure;
-  if (built == nullptr && failure.empty()) {
+  if (!built && failure.empty()) {
     if (!test::have_program("go")) {
       failure = "go not installed (Debian golang-go)";
     } else {
-      built = new test::temp_dir();  // lives as long as the process: every test reuses the binary
+      built.emplace();
       test::environment env{{"CGO_ENABLED", "0"}, {"GOPROXY", "off"}, {"GOFLAGS", ""}, {"GO111MODULE", "off"}};
       if (std::getenv("HOME") == nullptr) env.emplace_back("GOCACHE", (*built / "cache").string());
       auto r = test::run({"go", "build", "-o", (*built / "go-client").string(), TLSFIX_TEST_CLIENTS "/go_client.go"}, env,

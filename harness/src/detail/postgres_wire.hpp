@@ -24,8 +24,8 @@ namespace tlsfix::harness::detail::postgres {
 
 namespace asio = boost::asio;
 
-constexpr std::uint32_t ssl_request = 80877103;     // 1234 << 16 | 5679
-constexpr std::uint32_t gssenc_request = 80877104;  // 1234 << 16 | 5680
+constexpr std::uint32_t ssl_request_code = 80877103;    // 1234 << 16 | 5679
+constexpr std::uint32_t gssenc_request_code = 80877104;  // 1234 << 16 | 5680
 constexpr std::uint32_t protocol_3_0 = 196608;      // 3 << 16
 constexpr std::uint32_t max_message = 64 * 1024;
 
@@ -51,32 +51,41 @@ inline std::string message(char type, const std::string& body) {
 
 inline std::string cstring(const std::string& text) { return text + '\0'; }
 
+// What a client opened with.
+enum class opening {
+  ssl_request,  // answered: TLS follows ('S'), or plaintext does ('N')
+  startup,      // a StartupMessage at once: a plaintext client; its first 8 bytes are in `first`
+  other,        // not PostgreSQL, or a CancelRequest
+  silent,       // closed or timed out before its first 8 bytes
+};
+
 // Reads the client's opening packets: answers a GSSENCRequest with 'N' (and reads on), and an
-// SSLRequest with `answer` ('S': TLS follows; 'N': carry on in plaintext). True when an SSLRequest
-// was answered; false for anything else (a StartupMessage, which is a plaintext client; not
-// PostgreSQL at all; a closed or timed-out connection).
+// SSLRequest with `answer` ('S': TLS follows; 'N': carry on in plaintext).
 template <class Stream, class Arm>
-asio::awaitable<bool> answer_ssl_request(Stream& stream, char answer, Arm arm) {
+asio::awaitable<opening> answer_ssl_request(Stream& stream, char answer, Arm arm, unsigned char (&first)[8]) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    unsigned char packet[8];
     arm();
-    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(packet), asio::as_tuple(asio::use_awaitable));
-    if (ec || be32(packet) != 8) co_return false;
-    std::uint32_t code = be32(packet + 4);
-    if (code != ssl_request && code != gssenc_request) co_return false;
-    char reply = code == ssl_request ? answer : 'N';
+    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(first), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return n == 0 ? opening::silent : opening::other;
+    std::uint32_t length = be32(first), code = be32(first + 4);
+    if (code == protocol_3_0 && length > 8) co_return opening::startup;
+    if (length != 8 || (code != ssl_request_code && code != gssenc_request_code)) co_return opening::other;
+    char reply = code == ssl_request_code ? answer : 'N';
     auto [write_error, written] = co_await asio::async_write(stream, asio::buffer(&reply, 1), asio::as_tuple(asio::use_awaitable));
-    if (write_error) co_return false;
-    if (code == ssl_request) co_return true;
+    if (write_error) co_return opening::silent;
+    if (code == ssl_request_code) co_return opening::ssl_request;
   }
-  co_return false;
+  co_return opening::other;
 }
 
-// One session after the SSLRequest (over TLS, or in plaintext after 'N'): the StartupMessage gets
-// AuthenticationOk and what libpq expects to be told, each simple query a one-row, one-column
-// text result from `handler`, Terminate or the end of the stream ends it.
+// One session after the SSLRequest (over TLS, or in plaintext after 'N'), or from a StartupMessage
+// whose first 8 bytes were read already (`first`): the StartupMessage gets AuthenticationOk and
+// what libpq expects to be told, each simple query a one-row, one-column text result from
+// `handler`, Terminate or the end of the stream ends it. The extended protocol is refused as a
+// backend refuses what fails: one ErrorResponse, then input is skipped up to Sync, which gets
+// ReadyForQuery.
 template <class Stream, class Arm>
-asio::awaitable<void> serve(Stream& stream, const postgres_handler& handler, Arm arm) {
+asio::awaitable<void> serve(Stream& stream, const postgres_handler& handler, Arm arm, const unsigned char* first = nullptr) {
   unsigned char header[5];
   std::string body;
   auto read_body = [&](std::uint32_t length) -> asio::awaitable<bool> {
@@ -92,11 +101,21 @@ asio::awaitable<void> serve(Stream& stream, const postgres_handler& handler, Arm
   };
 
   // StartupMessage: length, protocol version, then name/value pairs (not read: any user may log in).
-  arm();
-  auto [ec, n] = co_await asio::async_read(stream, asio::buffer(header, 4), asio::as_tuple(asio::use_awaitable));
-  if (ec || !co_await read_body(be32(header)) || body.size() < 4 ||
-      be32(reinterpret_cast<const unsigned char*>(body.data())) != protocol_3_0)
-    co_return;
+  std::uint32_t startup_length = 0;
+  if (first != nullptr) {
+    startup_length = be32(first);
+    if (startup_length < 8 || startup_length > max_message || be32(first + 4) != protocol_3_0) co_return;
+    body.assign(startup_length - 8, '\0');
+    arm();
+    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(body), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  } else {
+    arm();
+    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(header, 4), asio::as_tuple(asio::use_awaitable));
+    if (ec || !co_await read_body(be32(header)) || body.size() < 4 ||
+        be32(reinterpret_cast<const unsigned char*>(body.data())) != protocol_3_0)
+      co_return;
+  }
   std::string hello = message('R', std::string(4, '\0'));  // AuthenticationOk
   for (const auto& [name, value] : {std::pair<const char*, const char*>{"server_version", "15.0"},
                                     {"server_encoding", "UTF8"},
@@ -112,11 +131,18 @@ asio::awaitable<void> serve(Stream& stream, const postgres_handler& handler, Arm
   const std::string ready = message('Z', "I");
   if (!co_await send(hello + ready)) co_return;
 
+  bool failed = false;  // an extended-protocol message was refused: skip to Sync
   for (;;) {
     arm();
     auto [read_error, got] = co_await asio::async_read(stream, asio::buffer(header), asio::as_tuple(asio::use_awaitable));
     if (read_error || header[0] == 'X' || !co_await read_body(be32(header + 1))) co_return;
     std::string reply;
+    if (header[0] == 'S') {  // Sync
+      failed = false;
+      if (!co_await send(ready)) co_return;
+      continue;
+    }
+    if (failed || header[0] == 'H') continue;  // skipped until Sync; Flush has nothing to flush
     if (header[0] == 'Q') {
       std::string value;
       try {
@@ -140,7 +166,10 @@ asio::awaitable<void> serve(Stream& stream, const postgres_handler& handler, Arm
       reply = message('T', columns) + message('D', row) + message('C', cstring("SELECT 1"));
     } else {
       // The extended protocol and the rest are not spoken here: say so, as a backend would.
+      failed = true;
       reply = message('E', cstring("SERROR") + cstring("C0A000") + cstring("Mtlsfix: only simple queries are answered") + '\0');
+      if (!co_await send(reply)) co_return;
+      continue;
     }
     if (!co_await send(reply + ready)) co_return;
   }
