@@ -258,7 +258,7 @@ void add_check_client(CLI::App& app, session& status) {
   cmd->add_flag("--policy", o->policy, "Also fail on weak policy: TLS 1.0/1.1, RSA-1024, SHA-1, clientAuth-only certificates");
   cmd->add_flag("--strict", o->strict, "Also require what only strict verifiers reject (e.g. a leaf that says CA:TRUE)");
   cmd->add_flag("--revocation", o->revocation, "Also require rejecting the revoked entry (the client must load {crl})");
-  cmd->add_flag("--json", o->json, "Print the report as JSON (rows, passed, failures)");
+  cmd->add_flag("--json", o->json, "Print the report as JSON (rows, passed, failures, weaknesses, decoy_stores, names)");
   cmd->callback(reporting(status, [o] { return check_client(*o); }));
 }
 

@@ -86,6 +86,23 @@ fs::path go_client(std::string& why) {
   return failure.empty() ? *built / "go-client" : fs::path();
 }
 
+fs::path java_client(std::string& why) {
+  static std::optional<test::temp_dir> built;  // removed at exit
+  static std::string failure;
+  if (!built && failure.empty()) {
+    if (!test::have_program("javac") || !test::have_program("java")) {
+      failure = "no JDK installed (Debian openjdk-17-jdk-headless)";
+    } else {
+      built.emplace();
+      auto r = test::run({"javac", "-d", built->path().string(), TLSFIX_TEST_CLIENTS "/JavaClient.java"}, {},
+                         std::chrono::minutes(3));
+      if (r.exit_status != 0) failure = "javac failed: " + r.output;
+    }
+  }
+  why = failure;
+  return failure.empty() ? built->path() : fs::path();
+}
+
 std::string nss_wrapper_missing() {
   try {
     harness::find_nss_wrapper();

@@ -64,6 +64,9 @@ std::string private_mounts_missing();
 // with the module proxy off; empty when Go is not installed (`why` says so) or the build failed
 // (`why` holds go's output).
 fs::path go_client(std::string& why);
+// tests/ci/clients/JavaClient.java compiled (javac), once per process: the directory to give
+// `java -cp`; empty when no JDK is installed or javac failed (`why` says which).
+fs::path java_client(std::string& why);
 
 // The JSON a verb printed, without what it wrote to stderr after it (tlsfix_verb appends that).
 nlohmann::json json_of(const std::string& output);

@@ -1,9 +1,10 @@
 // `tlsfix check-client` against the clients users run: curl, wget, openssl s_client, gnutls-cli,
-// Python (urllib, requests), Node and a static Go binary. Each correct client passes the default
-// check with the weak-policy entries measured for it (impostor::known_accepted_by), and fails
-// --policy on exactly those; each broken variant is caught on exactly the entries its flaw lets
-// through. Where a private mount namespace is available, the decoy lies over /etc/ssl/certs and
-// names come from a private /etc/hosts: what a client trusts or resolves by default is caught too.
+// Python (urllib, requests), Node, a static Go binary, Java and psql. Each correct client passes
+// the default check with the weak-policy entries measured for it (impostor::known_accepted_by), and
+// fails --policy on exactly those; each broken variant is caught on exactly the entries its flaw
+// lets through. Where a private mount namespace is available, the decoy lies over /etc/ssl/certs
+// and names come from a private /etc/hosts: what a client trusts or resolves by default is caught
+// too.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -208,6 +209,26 @@ TEST(RealClientsTest, StaticGoBinaryResolvesThroughThePrivateHostsFile) {
   // overlay alone is tested).
   auto system = check({"env", "-u", "SSL_CERT_FILE", "-u", "SSL_CERT_DIR", go.string(), "-", "{url}"});
   EXPECT_THAT(rows_with(system, "fail"), ::testing::IsSupersetOf({"system-store", "good"}));
+}
+
+// The JVM resolves names itself, from /etc/hosts: the private one. Java 17's PKIX cannot apply a
+// trust anchor's name constraints, so even the careful client accepts outside-constraints (the
+// entry lists it); it accepts SHA-1 and RSA-1024 too.
+TEST(RealClientsTest, JavaResolvesThroughThePrivateHostsFileAndIgnoresTheRootsConstraints) {
+  std::string why;
+  auto classes = java_client(why);
+  if (classes.empty()) GTEST_SKIP() << why;
+  REQUIRE_PRIVATE_MOUNTS();
+  auto careful = check({"java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classes.string(), "JavaClient", "{ca}", "{url}"});
+  EXPECT_EQ(careful.status, 2) << careful.output;
+  EXPECT_THAT(rows_with(careful, "fail"), UnorderedElementsAreArray({"outside-constraints"})) << careful.output;
+  EXPECT_THAT(rows_with(careful, "weak"), UnorderedElementsAreArray({"sha1", "rsa-1024"}));
+  for (const auto& row : careful.report["rows"]) {
+    if (row["entry"] == "outside-constraints") {
+      EXPECT_THAT(row["known_accepted_by"].get<std::string>(), HasSubstr("Java 17"));
+    }
+  }
+  expect_caught({"java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classes.string(), "JavaClient", "{ca}", "{url}", "insecure"}, forgeries);
 }
 
 // psql over the catalog's postgres protocol (the SSLRequest before TLS). Each weaker sslmode fails

@@ -4,7 +4,7 @@
 // impostor catalog starts one real TLS server per way of being wrong (expired, wrong host,
 // untrusted or look-alike root, missing intermediate, SHA-1, RSA-1024, TLS 1.0, plaintext, ...)
 // plus positive controls that a correct client must accept (intermediate chain, P-384, Ed25519,
-// RSA-4096, 1,000 SANs). `check_client` dials every one of them with the client under test and
+// RSA-4096, 800 SANs). `check_client` dials every one of them with the client under test and
 // reports; the client passes only if it rejects every impostor and accepts every control.
 //
 //   auto catalog = tlsfix::harness::impostor_catalog::start();
