@@ -81,9 +81,8 @@ client_view view_for(const harness::impostor_catalog& catalog, std::string& warn
       view.files.emplace_back(hosts, "hosts");
       for (auto& v : harness::nss_wrapper_environment(view.files.back().path())) view.environment.push_back(std::move(v));
       view.names = "nss_wrapper";
-      warning = "tlsfix check-client: " + why + ": names resolve through nss_wrapper, which static binaries "
-                "(CGO_ENABLED=0 Go), the JVM and setuid programs bypass, and the decoy covers only SSL_CERT_FILE "
-                "and SSL_CERT_DIR, not /etc/ssl/certs (curl's and GnuTLS's defaults)\n";
+      warning = "tlsfix check-client: " + why + ": " + nss_wrapper_misses +
+                ", and the decoy covers only SSL_CERT_FILE and SSL_CERT_DIR, not /etc/ssl/certs (curl's and GnuTLS's defaults)\n";
     } catch (const tlsfix::error& e) {
       // Still useful for clients told --resolve; say what unmodified programs will miss.
       view.names = "none";

@@ -30,6 +30,10 @@ struct overlay {
   std::filesystem::path source, target;  // a file over a file, or a directory over a directory
 };
 
+// What the fallback, nss_wrapper, leaves out: the one wording check-client and run warn with.
+inline constexpr const char* nss_wrapper_misses =
+    "names resolve through nss_wrapper, which static binaries (CGO_ENABLED=0 Go), the JVM and setuid programs bypass";
+
 // "" when this process can give a program a private mount namespace; otherwise why it cannot
 // ("TLSFIX_PRIVATE_MOUNTS=0", "unshare: Operation not permitted"). Probed once, in a child.
 std::string private_mounts_unavailable();

@@ -50,8 +50,7 @@ verb_result run(const run_options& o) {
   env_list vars = environment(harness::trust::from_file(dir.ca_file()), dir.path(), dir.services());
   if (std::string why; !enter_private_names(dir, why)) {
     for (auto& v : harness::nss_wrapper_environment(dir.path() / "hosts")) vars.push_back(std::move(v));
-    std::cerr << "tlsfix run: " << why << ": names resolve through nss_wrapper, which static binaries (CGO_ENABLED=0 Go),"
-              << " the JVM and setuid programs bypass\n";
+    std::cerr << "tlsfix run: " << why << ": " << nss_wrapper_misses << "\n";
   }
   for (const auto& [k, v] : vars) ::setenv(k.c_str(), v.c_str(), 1);
   std::vector<std::string> command = o.command;

@@ -48,6 +48,13 @@ const std::set<std::string> forgeries{"expired",        "not-yet-valid",    "wro
                                       "reversed-chain", "outside-constraints", "ip-not-in-san", "system-store"};
 const std::set<std::string> name_entries{"wrong-host", "wildcard-too-deep", "ip-not-in-san"};
 
+// `base`, then `extra`, then the entry's URL.
+std::vector<std::string> with_url(std::vector<std::string> base, const std::vector<std::string>& extra) {
+  base.insert(base.end(), extra.begin(), extra.end());
+  base.push_back("{url}");
+  return base;
+}
+
 std::set<std::string> without(std::set<std::string> set, const std::string& entry) {
   set.erase(entry);
   return set;
@@ -87,12 +94,7 @@ TEST(RealClientsTest, CurlGivenItsCaStillTrustsItsCompiledInPathUnlessTold) {
   REQUIRE_PROGRAM("curl");
   REQUIRE_PRIVATE_MOUNTS();
   const std::vector<std::string> curl{"curl", "-sS", "--max-time", "10", "--cacert", "{ca}"};
-  auto with = [&](std::vector<std::string> extra) {
-    auto command = curl;
-    command.insert(command.end(), extra.begin(), extra.end());
-    command.push_back("{url}");
-    return command;
-  };
+  auto with = [&](const std::vector<std::string>& extra) { return with_url(curl, extra); };
   // --capath /dev/null keeps curl to {ca}; without it, Debian's curl also reads /etc/ssl/certs.
   expect_correct(with({"--capath", "/dev/null"}), {});
   expect_caught(with({}), {"system-store"});
@@ -124,12 +126,7 @@ TEST(RealClientsTest, WgetAcceptsWeakPolicyAndIsCaughtWithoutVerification) {
   REQUIRE_PROGRAM("wget");
   REQUIRE_PRIVATE_MOUNTS();  // wget has no --resolve
   const std::vector<std::string> wget{"wget", "-q", "-O", "/dev/null", "--timeout=10", "--tries=1"};
-  auto with = [&](std::vector<std::string> extra) {
-    auto command = wget;
-    command.insert(command.end(), extra.begin(), extra.end());
-    command.push_back("{url}");
-    return command;
-  };
+  auto with = [&](const std::vector<std::string>& extra) { return with_url(wget, extra); };
   // wget 1.21 on GnuTLS: no setting refuses these, which is why they are the policy tier.
   expect_correct(with({"--ca-certificate={ca}", "--ca-directory=/dev/null"}), {"client-eku", "rsa-1024", "tls1.0", "tls1.1"});
   expect_caught(with({"--ca-certificate={ca}"}), {"system-store"});  // it reads the system's too
