@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -23,7 +24,20 @@ namespace {
   throw error(path.string(), what + ": " + std::strerror(err));
 }
 
-mode_t mode_bits(file_mode mode) { return mode == file_mode::secret ? 0600 : 0644; }
+mode_t mode_bits(file_mode mode) {
+  switch (mode) {
+    case file_mode::public_read: return 0644;
+    case file_mode::secret: return 0600;
+    case file_mode::group_secret: return 0640;
+  }
+  return 0600;
+}
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+  return text;
+}
 
 // Closes the descriptor on every path out.
 struct fd_guard {
@@ -33,20 +47,40 @@ struct fd_guard {
   }
 };
 
+// Gives the open file or directory to `owner` (nothing to do when it names no one); returns 0 or
+// the errno, with `what` saying what failed, and why when it is the missing privilege.
+int give(int fd, const file_owner& owner, std::string& what) {
+  if (!owner.user && !owner.group) return 0;
+  // -1 leaves that id as it is (chown(2)).
+  if (::fchown(fd, owner.user.value_or(static_cast<uid_t>(-1)), owner.group.value_or(static_cast<gid_t>(-1))) == 0) return 0;
+  int err = errno;
+  std::string to = owner.user ? "user " + std::to_string(*owner.user) : "";
+  if (owner.group) to += (to.empty() ? "group " : " and group ") + std::to_string(*owner.group);
+  what = "cannot give it to " + to;
+  if (err == EPERM) what += " (that needs root" + std::string(owner.user ? "" : ", or membership of the group") + ")";
+  return err;
+}
+
 // Writes `contents` to a fresh hidden file beside `path` (O_EXCL|O_NOFOLLOW, flushed) and returns
 // its name; on failure nothing is left behind. write_file links it into place, replace_file renames
 // it over the old file: either way a reader sees the whole old file or the whole new one.
-fs::path write_beside(const fs::path& path, std::string_view contents, file_mode mode) {
+fs::path write_beside(const fs::path& path, std::string_view contents, file_mode mode, const file_owner& owner = {}) {
+  if (mode == file_mode::group_secret && !owner.group)
+    throw error(path.string(), "file_mode::group_secret needs a file_owner.group: a 0640 file is for one named group");
   fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
   // Appended piece by piece: GCC 12 at -O3 reports a false -Wrestrict (GCC bug 105329) for
   // "." + std::string.
   std::string temp_name = ".";
   temp_name.append(path.filename().string()).append(".tmp-").append(detail::random_hex(6));
   fs::path temp = dir / temp_name;
-  fd_guard fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_bits(mode))};
+  // A group's secret starts as 0600 and gains the group's read bit only once the group is right.
+  mode_t first = mode == file_mode::group_secret ? 0600 : mode_bits(mode);
+  fd_guard fd{::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, first)};
   if (fd.fd < 0) fail(path, "cannot create a file in " + dir.string(), errno);
+  std::string what = "cannot write";
+  int err = give(fd.fd, owner, what);
   // fchmod, because the umask may have narrowed a public file; it never widens a secret.
-  bool ok = ::fchmod(fd.fd, mode_bits(mode)) == 0;
+  bool ok = err == 0 && ::fchmod(fd.fd, mode_bits(mode)) == 0;
   size_t written = 0;
   while (ok && written < contents.size()) {
     ssize_t n = ::write(fd.fd, contents.data() + written, contents.size() - written);
@@ -56,17 +90,17 @@ fs::path write_beside(const fs::path& path, std::string_view contents, file_mode
   }
   ok = ok && ::fsync(fd.fd) == 0;
   if (!ok) {
-    int err = errno;
+    if (err == 0) err = errno;
     ::unlink(temp.c_str());
-    fail(path, "cannot write", err);
+    fail(path, what, err);
   }
   return temp;
 }
 
 }  // namespace
 
-void write_file(const fs::path& path, std::string_view contents, file_mode mode) {
-  fs::path temp = write_beside(path, contents, mode);
+void write_file(const fs::path& path, std::string_view contents, file_mode mode, const file_owner& owner) {
+  fs::path temp = write_beside(path, contents, mode, owner);
   // link() refuses an existing name, so an existing file is never replaced, even in a race.
   if (::link(temp.c_str(), path.c_str()) != 0) {
     int err = errno;
@@ -95,7 +129,7 @@ void write_files(const std::vector<file_entry>& files) {
   std::vector<fs::path> written;
   try {
     for (const auto& file : files) {
-      write_file(file.path, file.contents, file.mode);
+      write_file(file.path, file.contents, file.mode, file.owner);
       written.push_back(file.path);
     }
   } catch (...) {
@@ -117,6 +151,17 @@ void create_private_directory(const fs::path& path) {
   if (::lstat(path.c_str(), &info) != 0) fail(path, "cannot inspect", errno);
   if (!S_ISDIR(info.st_mode)) throw error(path.string(), "exists and is not a directory");
   if (info.st_uid != ::geteuid()) throw error(path.string(), "is owned by another user");
+}
+
+void set_directory_access(const fs::path& path, const file_owner& owner, mode_t mode) {
+  if ((mode & ~mode_t{0751}) != 0)
+    throw error(path.string(), "mode " + octal(mode) + " is refused: others may only pass through a directory (--x), its "
+                               "group read and pass (r-x)");
+  fd_guard fd{::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+  if (fd.fd < 0) fail(path, "cannot open the directory", errno);
+  std::string what;
+  if (int err = give(fd.fd, owner, what); err != 0) fail(path, what, err);
+  if (::fchmod(fd.fd, mode) != 0) fail(path, "cannot set mode " + octal(mode), errno);
 }
 
 std::string read_file(const fs::path& path) {

@@ -46,6 +46,13 @@ void add_service_flags(CLI::App* cmd, service_flags& f) {
       ->capture_default_str();
   cmd->add_option("--validity", f.validity, "How long certificates from flags last: 90d, 12h, P30D")->capture_default_str();
   cmd->add_option("--p12-password", f.p12_password, "Also write <service>/service.p12 encrypted with this password");
+  cmd->add_option("--key-owner", f.key_owners,
+                  "For a server running as USER (PostgreSQL, a container): SERVICE's key.pem, service.pem, "
+                  "service.p12 and directory owned by USER (name or uid), keys still 0600; needs root (repeatable)")
+      ->type_name("SERVICE=USER");
+  cmd->add_option("--key-group", f.key_groups,
+                  "SERVICE's key files readable by GROUP (name or gid): keys 0640, directory 0750 (repeatable)")
+      ->type_name("SERVICE=GROUP");
 }
 
 void add_serving_flags(CLI::App* cmd, serving_options& o) {
@@ -58,7 +65,11 @@ void add_init(CLI::App& app, session& status) {
   auto* cmd = app.add_subcommand("init", "Make a fresh CA and certificates for services, with files for nginx, HAProxy, "
                                          "Kubernetes, shells and CI");
   cmd->footer("Example:\n  tlsfix init tls --service service.test.local --ip 127.0.0.1 --client worker.test.local\n"
-              "  tlsfix init tls --spec topology.yaml --keep-ca-key");
+              "  tlsfix init tls --spec topology.yaml --keep-ca-key\n"
+              "  sudo tlsfix init /etc/tlsfix --service db.test.local --key-owner db.test.local=postgres\n"
+              "A spec says the same per service with key_owner: USER and key_group: GROUP. The top directory stays\n"
+              "0700 unless a key is for another user: then 0711 (0710 with the group when all such keys name only\n"
+              "one and the same group), so the server can pass through; directories above DIR must let it pass too.");
   cmd->add_option("DIR", o->dir, "Directory to create (mode 0700)")->required();
   cmd->add_option("--spec", o->spec, "Topology file, YAML or JSON (services, names, IPs, mTLS clients, key types, validity)");
   add_service_flags(cmd, o->flags);

@@ -1,6 +1,7 @@
 #include "directory.hpp"
 
 #include <map>
+#include <set>
 
 #include "durations.hpp"
 #include "names.hpp"
@@ -14,10 +15,20 @@ using json = nlohmann::json;
 
 namespace {
 
+std::string mode_text(ca::file_mode mode) {
+  switch (mode) {
+    case ca::file_mode::public_read: return "0644";
+    case ca::file_mode::secret: return "0600";
+    case ca::file_mode::group_secret: return "0640";
+  }
+  return "0600";
+}
+
 json file_record(const ca::file_entry& f) {
-  return {{"path", f.path.string()},
-          {"mode", f.mode == ca::file_mode::secret ? "0600" : "0644"},
-          {"sha256", sha256_hex(f.contents)}};
+  json out = {{"path", f.path.string()}, {"mode", mode_text(f.mode)}, {"sha256", sha256_hex(f.contents)}};
+  if (f.owner.user) out["uid"] = *f.owner.user;
+  if (f.owner.group) out["gid"] = *f.owner.group;
+  return out;
 }
 
 }  // namespace
@@ -75,16 +86,21 @@ std::vector<std::string> tlsfix_dir::allow_names() const {
 service_output render_service(const service_spec& spec, const ca::issued_cert& cert) {
   fs::path dir = spec.name;
   service_output out;
+  // The files holding the key, for the server that reads them; write_under gives it the directory.
+  ca::file_owner owner;
+  if (spec.key_owner) owner.user = spec.key_owner->id;
+  if (spec.key_group) owner.group = spec.key_group->id;
+  auto secret = spec.key_group ? ca::file_mode::group_secret : ca::file_mode::secret;
   out.files = {{dir / "cert.pem", cert.cert_pem(), ca::file_mode::public_read},
-               {dir / "key.pem", cert.key_pem(), ca::file_mode::secret},
+               {dir / "key.pem", cert.key_pem(), secret, owner},
                {dir / "fullchain.pem", cert.fullchain_pem(), ca::file_mode::public_read},
-               {dir / "service.pem", cert.bundle_pem(), ca::file_mode::secret}};
+               {dir / "service.pem", cert.bundle_pem(), secret, owner}};
   json files = {{"cert", (dir / "cert.pem").string()},
                 {"key", (dir / "key.pem").string()},
                 {"fullchain", (dir / "fullchain.pem").string()},
                 {"bundle", (dir / "service.pem").string()}};
   if (spec.p12_password) {
-    out.files.push_back({dir / "service.p12", cert.pkcs12(*spec.p12_password, spec.name), ca::file_mode::secret});
+    out.files.push_back({dir / "service.p12", cert.pkcs12(*spec.p12_password, spec.name), secret, owner});
     files["p12"] = (dir / "service.p12").string();
   }
   fs::path k8s = fs::path("kubernetes") / (kubernetes_name(spec.name) + "-tls.yaml");
@@ -101,6 +117,12 @@ service_output render_service(const service_spec& spec, const ca::issued_cert& c
                 {"not_before", ca::to_iso8601(leaf.not_before())},
                 {"not_after", ca::to_iso8601(leaf.not_after())},
                 {"files", files}};
+  if (spec.key_owner || spec.key_group) {
+    json access = {{"mode", mode_text(secret)}};
+    if (spec.key_owner) access.update({{"owner", spec.key_owner->name}, {"uid", spec.key_owner->id}});
+    if (spec.key_group) access.update({{"group", spec.key_group->name}, {"gid", spec.key_group->id}});
+    out.record["key_access"] = access;
+  }
   return out;
 }
 
@@ -140,11 +162,38 @@ std::vector<ca::file_entry> render_top(const fs::path& dir, const ca::certificat
 }
 
 void write_under(const fs::path& dir, std::vector<ca::file_entry> files) {
+  // A file given to another user sits in a service's directory, which that user must be able to
+  // enter: it gets the same owner, 0700, or the same group, 0750 (read and pass, never write).
+  std::map<fs::path, ca::file_owner> shared;
   for (auto& f : files) {
     f.path = dir / f.path;
     ca::create_private_directory(f.path.parent_path());
+    if (f.owner.user || f.owner.group) shared[f.path.parent_path()] = f.owner;
   }
   ca::write_files(files);
+  try {
+    for (const auto& [path, owner] : shared) ca::set_directory_access(path, owner, owner.group ? 0750 : 0700);
+  } catch (...) {
+    std::error_code ignored;
+    for (const auto& f : files) fs::remove(f.path, ignored);
+    throw;
+  }
+}
+
+void let_key_owners_through(const fs::path& dir, const json& services) {
+  std::set<unsigned> groups;
+  bool users = false;
+  for (const auto& s : services) {
+    if (!s.contains("key_access")) continue;
+    const auto& access = s["key_access"];
+    users = users || access.contains("uid");
+    if (access.contains("gid")) groups.insert(access["gid"].get<unsigned>());
+  }
+  if (!users && groups.empty()) return;  // no one else needs in: the directory stays 0700
+  // Passing through (x) is all they need: a server that knows its path can open its own files,
+  // and nothing here can be listed, read or changed by them.
+  if (!users && groups.size() == 1) ca::set_directory_access(dir, {.group = *groups.begin()}, 0710);
+  else ca::set_directory_access(dir, {}, 0711);
 }
 
 }  // namespace tlsfix::cli

@@ -1,13 +1,14 @@
 // A tlsfix directory on disk: its layout, its manifest, and writing it safely.
 //
-//   DIR/                         0700
+//   DIR/                         0700 (0710 or 0711 when a service's key is for another user)
 //     ca.crt                     the root clients trust
 //     ca.key                     0600, only with --keep-ca-key (needed by `issue`)
 //     env github.env hosts       shell exports, $GITHUB_ENV lines, /etc/hosts lines
 //     manifest.json              every file (mode, sha256), every service (SANs, serial,
 //                                fingerprint, validity, mTLS clients)
 //     kubernetes/                a kubernetes.io/tls Secret per service, the CA as Secret and ConfigMap
-//     <service>/                 cert.pem key.pem fullchain.pem service.pem [service.p12]
+//     <service>/                 cert.pem key.pem fullchain.pem service.pem [service.p12]; with
+//                                key_owner/key_group the key files and the directory are theirs
 //
 //   auto dir = tlsfix_dir::open("tls");                  // errors name the file at fault
 //   auto ca = dir.load_ca();                             // needs ca.key
@@ -68,8 +69,15 @@ std::vector<ca::file_entry> render_top(const std::filesystem::path& dir, const c
                                        const std::vector<std::string>& allow_names, const nlohmann::json& services,
                                        const std::vector<ca::file_entry>& files, const nlohmann::json& previous_files = {});
 
-// Writes `files` (relative paths) under `dir`, creating subdirectories 0700. All or nothing.
+// Writes `files` (relative paths) under `dir`, creating subdirectories 0700; a subdirectory
+// holding a file given to another user (file_entry.owner) goes to them too: 0700 for a user,
+// 0750 with a group. All or nothing.
 void write_under(const std::filesystem::path& dir, std::vector<ca::file_entry> files);
+
+// Lets the users and groups that `services` (manifest entries) give keys to pass through `dir`,
+// never list it: 0710 with the group when they are one group alone, else 0711. Leaves `dir` as it
+// is (0700) when no service's key is for someone else.
+void let_key_owners_through(const std::filesystem::path& dir, const nlohmann::json& services);
 
 // The directory as an absolute path without "." or ".." or a trailing slash.
 std::filesystem::path absolute_dir(const std::filesystem::path& dir);

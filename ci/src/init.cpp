@@ -35,8 +35,8 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
 }
 
 // The whole directory is built beside its final place and renamed into it, so a reader never sees
-// half of it and a failure leaves nothing behind.
-void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& files, bool replace) {
+// half of it and a failure leaves nothing behind. Until then it is 0700, whoever its keys are for.
+void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& files, const json& services, bool replace) {
   fs::path parent = dir.parent_path();
   fs::create_directories(parent);
   std::string pattern = (parent / ".").string();  // appended: GCC bug 105329, see ca/src/files.cpp
@@ -47,6 +47,7 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
   fs::path old = pattern + ".old";
   try {
     write_under(staging, files);
+    let_key_owners_through(staging, services);
     if (replace) fs::rename(dir, old);
     try {
       fs::rename(staging, dir);
@@ -94,7 +95,7 @@ verb_result init(const init_options& o) {
   }
   auto top = render_top(dir, root, o.keep_ca_key, t.allow_names, services, files);
   files.insert(files.end(), top.begin(), top.end());
-  install_directory(dir, files, replace);
+  install_directory(dir, files, services, replace);
   return {.out = o.json ? top.back().contents : summary(dir, services, o.keep_ca_key)};
 }
 

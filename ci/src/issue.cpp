@@ -41,6 +41,8 @@ verb_result issue(const issue_options& o) {
 
   write_under(dir.path(), files);
   try {
+    // A new service's key for another user may need a way in that the directory did not give yet.
+    let_key_owners_through(dir.path(), services);
     for (const auto& f : render_top(dir.path(), dir.root(), true, t.allow_names, services, files, dir.manifest()["files"]))
       ca::replace_file(dir.path() / f.path, f.contents, f.mode);
   } catch (...) {

@@ -17,7 +17,9 @@
 namespace tlsfix::cli {
 
 // Adds --service and --client identities to `t`; every --client becomes an mTLS client of every
-// server in `t`. Errors name the flag (--key-type, --validity, --ip).
+// server in `t`. --key-owner and --key-group may name any service in `t`, from the spec too, that
+// has no key_owner (key_group) yet. Errors name the flag (--key-type, --validity, --ip,
+// --key-owner SERVICE=USER).
 void add_flag_services(topology& t, const service_flags& f);
 
 // The service's certificate; an error the CA finds is reported where the service came from

@@ -1,8 +1,12 @@
 #include "spec.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -128,7 +132,51 @@ auto value(const document& doc, const std::string& path, F&& parse_value) {
   }
 }
 
+// "999" as an id; -1 is chown(2)'s "leave it", never an id.
+std::optional<unsigned> numeric_id(std::string_view text) {
+  unsigned id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || id == static_cast<unsigned>(-1)) return {};
+  return id;
+}
+
+bool in_group(gid_t gid) {
+  if (gid == ::getegid()) return true;
+  int n = ::getgroups(0, nullptr);
+  std::vector<gid_t> groups(static_cast<std::size_t>(std::max(n, 0)));
+  n = ::getgroups(n, groups.data());
+  groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+  return std::find(groups.begin(), groups.end(), gid) != groups.end();
+}
+
+// The kernel's rule for chown(2) without root: no other user, only a group this process is in.
+// (A non-root process with CAP_CHOWN is refused here too.)
+void check_can_give(const service_spec& s) {
+  if (::geteuid() == 0) return;
+  std::string key = "the key of '" + s.name + "'";
+  if (s.key_owner && s.key_owner->id != ::geteuid())
+    throw tlsfix::error(s.key_owner->where, "giving " + key + " to user '" + s.key_owner->name + "' needs root (tlsfix runs as uid " +
+                                                std::to_string(::geteuid()) + ")");
+  if (s.key_group && !in_group(s.key_group->id))
+    throw tlsfix::error(s.key_group->where, "giving " + key + " to group '" + s.key_group->name +
+                                                "' needs root, or a user in that group");
+}
+
 }  // namespace
+
+account find_user(std::string_view text, std::string where) {
+  std::string name(text);
+  if (const passwd* user = name.empty() ? nullptr : ::getpwnam(name.c_str())) return {name, user->pw_uid, std::move(where)};
+  if (auto id = numeric_id(text)) return {name, *id, std::move(where)};
+  throw tlsfix::error(std::move(where), "no user '" + name + "' on this machine (give a user name or a numeric uid)");
+}
+
+account find_group(std::string_view text, std::string where) {
+  std::string name(text);
+  if (const group* g = name.empty() ? nullptr : ::getgrnam(name.c_str())) return {name, g->gr_gid, std::move(where)};
+  if (auto id = numeric_id(text)) return {name, *id, std::move(where)};
+  throw tlsfix::error(std::move(where), "no group '" + name + "' on this machine (give a group name or a numeric gid)");
+}
 
 std::vector<std::string> service_spec::all_names() const {
   std::vector<std::string> out{name};
@@ -178,7 +226,7 @@ topology load_spec(const std::filesystem::path& file) {
   for (std::size_t i = 0; i < services.size(); ++i) {
     std::string p = "services[" + std::to_string(i) + "]";
     const auto& s = services[i];
-    only_keys(doc, s, p, {"name", "names", "ips", "key", "validity", "usage", "clients", "p12_password"});
+    only_keys(doc, s, p, {"name", "names", "ips", "key", "validity", "usage", "clients", "p12_password", "key_owner", "key_group"});
     if (!s.contains("name")) doc.fail(p, "missing `name`");
     service_spec spec;
     spec.where = doc.where(p + ".name");
@@ -193,6 +241,8 @@ topology load_spec(const std::filesystem::path& file) {
     if (s.contains("usage")) spec.usage = value(doc, p + ".usage", [&] { return parse_usage(text(doc, s["usage"], p + ".usage"), ""); });
     if (s.contains("clients")) spec.clients = list(doc, s["clients"], p + ".clients");
     if (s.contains("p12_password")) spec.p12_password = text(doc, s["p12_password"], p + ".p12_password");
+    if (s.contains("key_owner")) spec.key_owner = find_user(text(doc, s["key_owner"], p + ".key_owner"), doc.where(p + ".key_owner"));
+    if (s.contains("key_group")) spec.key_group = find_group(text(doc, s["key_group"], p + ".key_group"), doc.where(p + ".key_group"));
     t.services.push_back(std::move(spec));
   }
   return t;
@@ -205,6 +255,7 @@ void resolve(topology& t, const std::vector<std::string>& existing) {
     check_service_name(s.name, s.where);
     if (!seen.insert(s.name).second) throw tlsfix::error(s.where, "service '" + s.name + "' is listed twice (or already exists)");
     for (const auto& n : s.all_names()) policy.check(n, s.where);
+    check_can_give(s);
   }
   for (const auto& s : t.services) {
     for (const auto& c : s.clients) {

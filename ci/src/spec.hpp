@@ -15,7 +15,15 @@
 //       p12_password: changeit         # also write service.p12
 //     - name: worker.test.local
 //       usage: client                  # server (default) | client | both
+//     - name: db.test.local            # for a server that runs as another user (needs root):
+//       key_owner: postgres            #   key.pem, service.pem, service.p12 owned by this user, 0600
+//       key_group: ssl-cert            #   or readable by this group, 0640 (with key_owner: both)
 //
+// key_owner and key_group take a name or a numeric id (a container's user need not exist here).
+// The service's directory goes to the same user (0700) or group (0750), and the top directory,
+// 0700 otherwise, lets them pass without listing it: 0710 with that group when every such service
+// names only one and the same group, else 0711. The directories above DIR are left as they are:
+// they must let the server through too. The Kubernetes Secret stays with the user who ran tlsfix.
 // Unknown keys are errors. YAML errors carry line and column; JSON syntax errors too, JSON
 // schema errors the path ("services[1].nmae").
 #pragma once
@@ -31,6 +39,17 @@
 
 namespace tlsfix::cli {
 
+// A user or group of this machine, by name or by number, found when the spec or flag is read.
+struct account {
+  std::string name;   // as written: "postgres", or "999"
+  unsigned id = 0;    // uid_t and gid_t
+  std::string where;  // "tls.yaml:4:5: services[0].key_owner" or "--key-owner db.test.local=postgres"
+};
+// A name the system knows, else a numeric id; throws `tlsfix::error` at `where` ("no user
+// 'postgress' on this machine").
+account find_user(std::string_view text, std::string where);
+account find_group(std::string_view text, std::string where);
+
 struct service_spec {
   std::string name;
   std::vector<std::string> names;  // further subjectAltNames
@@ -40,6 +59,7 @@ struct service_spec {
   ca::usage usage = ca::usage::server;
   std::vector<std::string> clients;  // services that are mTLS clients of this one
   std::optional<std::string> p12_password;
+  std::optional<account> key_owner, key_group;  // who the key files are for, when not this user
   std::string where;  // "tls.yaml:12:5" or "--service": where errors point
 
   // The name first, then names and ips, without repeats.
@@ -58,8 +78,9 @@ struct topology {
 topology load_spec(const std::filesystem::path& file);
 
 // Checks the whole topology before anything is issued: service names valid and unique, every
-// name permitted (`allow_names` plus `extra_allowed`), clients known. A service named as
-// someone's client gains clientAuth. `existing` are names already in the directory.
+// name permitted (`allow_names` plus `extra_allowed`), clients known, key owners and groups
+// this process may give files to. A service named as someone's client gains clientAuth.
+// `existing` are names already in the directory.
 void resolve(topology& t, const std::vector<std::string>& existing = {});
 
 // The spec's word for a usage: "server", "client" or "both" (what manifest.json says too).

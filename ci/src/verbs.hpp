@@ -40,6 +40,8 @@ struct service_flags {
   std::string key_type = "ecdsa-p256";
   std::string validity = "90d";
   std::optional<std::string> p12_password;
+  // SERVICE=USER and SERVICE=GROUP: whom a service's key files are for (spec: key_owner, key_group).
+  std::vector<std::string> key_owners, key_groups;
 };
 
 struct init_options {

@@ -157,6 +157,72 @@ TEST_F(FilesTest, WriteFileErrorNamesTheUnwritableDirectory) {
   EXPECT_THAT(entries(locked), IsEmpty());
 }
 
+// 65534 is nobody and nogroup on Debian; giving files away needs root, which the tests have.
+TEST_F(FilesTest, WriteFileGivesASecretToItsUserOrItsGroup) {
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file to another user needs root";
+  tlsfix::ca::write_file(dir_ / "user.key", "u", file_mode::secret, {.user = 65534});
+  tlsfix::ca::write_file(dir_ / "group.key", "g", file_mode::group_secret, {.group = 65534});
+  struct stat user {}, group {};
+  ASSERT_EQ(::lstat((dir_ / "user.key").c_str(), &user), 0);
+  ASSERT_EQ(::lstat((dir_ / "group.key").c_str(), &group), 0);
+  EXPECT_EQ(user.st_uid, 65534u);
+  EXPECT_EQ(user.st_gid, ::getegid());
+  EXPECT_EQ(user.st_mode & 07777, 0600u);
+  EXPECT_EQ(group.st_uid, ::geteuid());
+  EXPECT_EQ(group.st_gid, 65534u);
+  EXPECT_EQ(group.st_mode & 07777, 0640u);
+  EXPECT_EQ(slurp(dir_ / "group.key"), "g");
+  EXPECT_THAT(entries(), UnorderedElementsAre("user.key", "group.key")) << "no temporary file left behind";
+}
+
+TEST_F(FilesTest, WriteFileRefusesAGroupSecretWithoutAGroup) {
+  auto path = dir_ / "key.pem";
+  EXPECT_THAT(error_from([&] { tlsfix::ca::write_file(path, "x", file_mode::group_secret); }),
+              AllOf(HasSubstr(path.string()), HasSubstr("group_secret needs a file_owner.group")));
+  EXPECT_THAT(entries(), IsEmpty());
+}
+
+TEST_F(FilesTest, WriteFileThatCannotGiveTheFileAwaySaysWhyAndLeavesNothing) {
+  auto open = dir_ / "open";
+  fs::create_directory(open);
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chown(open.c_str(), 65534, 65534), 0);  // writable by the child below
+    fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_exec);
+  }
+  auto path = open / "key.pem";
+  EXPECT_THAT(where_permissions_apply([&] {
+                return error_from([&] { tlsfix::ca::write_file(path, "x", file_mode::secret, {.user = 0}); });
+              }),
+              AllOf(HasSubstr(path.string()), HasSubstr("cannot give it to user 0 (that needs root)"),
+                    HasSubstr("Operation not permitted")));
+  EXPECT_THAT(entries(open), IsEmpty());
+}
+
+TEST_F(FilesTest, SetDirectoryAccessSetsTheModeExactlyAndNeverLetsOthersRead) {
+  auto dir = dir_ / "service";
+  tlsfix::ca::create_private_directory(dir);
+  tlsfix::ca::set_directory_access(dir, {}, 0711);
+  EXPECT_EQ(mode_of(dir), 0711u);
+  for (mode_t wide : {mode_t{0755}, mode_t{0702}, mode_t{0770}, mode_t{04711}}) {
+    EXPECT_THAT(error_from([&] { tlsfix::ca::set_directory_access(dir, {}, wide); }),
+                AllOf(HasSubstr(dir.string()), HasSubstr("is refused: others may only pass through")))
+        << std::oct << wide;
+  }
+  EXPECT_EQ(mode_of(dir), 0711u) << "unchanged";
+  fs::create_directory_symlink(dir, dir_ / "link");
+  EXPECT_THAT(error_from([&] { tlsfix::ca::set_directory_access(dir_ / "link", {}, 0700); }),
+              HasSubstr((dir_ / "link").string()));
+  EXPECT_EQ(mode_of(dir), 0711u) << "a link is never followed";
+  if (::geteuid() == 0) {
+    tlsfix::ca::set_directory_access(dir, {.user = 65534, .group = 65534}, 0750);
+    struct stat info {};
+    ASSERT_EQ(::lstat(dir.c_str(), &info), 0);
+    EXPECT_EQ(info.st_uid, 65534u);
+    EXPECT_EQ(info.st_gid, 65534u);
+    EXPECT_EQ(info.st_mode & 07777, 0750u);
+  }
+}
+
 TEST_F(FilesTest, WriteFileErrorNamesAParentThatIsAFile) {
   // Unwritable for root as well, unlike a mode-0500 directory.
   std::ofstream(dir_ / "file") << "x";
