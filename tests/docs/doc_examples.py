@@ -19,13 +19,17 @@ The fenced blocks are the examples. What happens to one depends on its info stri
     ```cmake          `check` holds every line to tests/install/consumer/CMakeLists.txt, which the
                       install tests build
     ```text, ```yaml  not examples: output, or a file's contents shown beside a command
+    ```cpp excerpt=PATH, ```yaml excerpt=PATH
+                      a walkthrough's quotation: `check` holds it to PATH (from the source tree),
+                      which must contain it line for line (indentation aside), so the quoted code
+                      is the code a test runs
 
 Any other language or tag is an error, so a new example cannot slip past the tests.
 
     doc_examples.py extract --out DIR --cmake FILE README.md docs/*.md
     doc_examples.py run-sh BLOCK.sh --path DIR [--timeout SECONDS]
     doc_examples.py run-tagged TAG FILE.md...
-    doc_examples.py check README.md .ci/run ci/test tests/install/consumer/CMakeLists.txt [docs/*.md]
+    doc_examples.py check README.md .ci/run ci/test tests/install/consumer/CMakeLists.txt [more *.md]
 """
 
 import argparse
@@ -39,6 +43,7 @@ import tempfile
 FENCE = re.compile(r"^```(\S*)\s*(.*)$")
 LANGUAGES = {"cpp", "sh", "cmake", "text", "yaml", "json"}
 TAGS = {"sh": {"setup", "ci", "package"}, "cpp": {"gtest"}}
+EXCERPTS = {"cpp", "yaml"}  # languages whose blocks may be tagged excerpt=PATH
 
 
 def blocks(path):
@@ -54,7 +59,7 @@ def blocks(path):
                     sys.exit(f"{path}:{number}: fenced block in '{language or '(none)'}': give it one of "
                              f"{', '.join(sorted(LANGUAGES))}, so that a test compiles or runs it or knows not to")
                 allowed = TAGS.get(language, set())
-                if any(t not in allowed for t in tags):
+                if any(t not in allowed and not (t.startswith("excerpt=") and language in EXCERPTS) for t in tags):
                     sys.exit(f"{path}:{number}: unknown tag '{' '.join(tags)}' on a {language} block "
                              f"(tags: " + "; ".join(f"{l}: {', '.join(sorted(t))}" for l, t in TAGS.items()) + ")")
                 current = (number + 1, language, tags, [])
@@ -178,6 +183,17 @@ def check(args):
                 if l.strip() and not l.strip().startswith("#") and l.strip() not in consumer:
                     problems.append(f"{path}:{line + offset}: '{l.strip()}' is not in {args.consumer}, "
                                     f"so no test builds it")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    normalized = lambda text: "\n".join(l.strip() for l in text.splitlines() if l.strip())
+    for path in [args.readme] + args.docs:
+        for line, language, tags, text in blocks(path):
+            for tag in (t for t in tags if t.startswith("excerpt=")):
+                source = os.path.join(root, tag[len("excerpt="):])
+                if not os.path.exists(source):
+                    problems.append(f"{path}:{line}: {tag}: no such file")
+                elif normalized(text) not in normalized(open(source, encoding="utf-8").read()):
+                    problems.append(f"{path}:{line}: this block is not in {tag[len('excerpt='):]} as it is now; "
+                                    f"quote the code as the test has it")
     for p in problems:
         print(p, file=sys.stderr)
     sys.exit(1 if problems else 0)
