@@ -125,6 +125,33 @@ std::vector<std::string> certificate::subject_alt_names() const {
 
 bool certificate::is_ca() const { return X509_check_ca(cert_.get()) != 0; }
 
+std::optional<certificate::name_constraints_view> certificate::name_constraints() const {
+  int critical = 0;
+  name_constraints_ptr nc{static_cast<NAME_CONSTRAINTS*>(X509_get_ext_d2i(cert_.get(), NID_name_constraints, &critical, nullptr))};
+  if (!nc) return std::nullopt;
+  name_constraints_view out{.critical = critical == 1};
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num(nc->permittedSubtrees); ++i) {
+    const GENERAL_NAME* base = sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base;
+    if (base->type != GEN_IPADD) {
+      out.permitted.push_back(general_name_to_string(base));
+      continue;
+    }
+    // An IP constraint is the address followed by its mask (RFC 5280 4.2.1.10): 8 or 32 bytes.
+    const unsigned char* data = ASN1_STRING_get0_data(base->d.iPAddress);
+    auto length = static_cast<std::size_t>(ASN1_STRING_length(base->d.iPAddress));
+    char text[INET6_ADDRSTRLEN] = {};
+    int family = length == 8 ? AF_INET : length == 32 ? AF_INET6 : 0;
+    if (family == 0 || inet_ntop(family, data, text, sizeof text) == nullptr) {
+      out.permitted.push_back("IP:<malformed>");
+      continue;
+    }
+    int prefix = 0;
+    for (std::size_t b = length / 2; b < length; ++b) prefix += __builtin_popcount(data[b]);
+    out.permitted.push_back(std::string("IP:") + text + "/" + std::to_string(prefix));
+  }
+  return out;
+}
+
 bool certificate::is_self_signed() const { return X509_self_signed(cert_.get(), 0) == 1; }
 
 std::string certificate::sha256_fingerprint() const {

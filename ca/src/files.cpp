@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -164,13 +165,35 @@ void set_directory_access(const fs::path& path, const file_owner& owner, mode_t 
   if (::fchmod(fd.fd, mode) != 0) fail(path, "cannot set mode " + octal(mode), errno);
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open", errno);
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) fail(path, "cannot read", errno);
-  return out.str();
+std::string read_file(const fs::path& path, std::size_t limit) {
+  // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever before fstat can
+  // refuse it. A regular file ignores the flag.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail(path, "cannot open", errno);
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } close_on_exit{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail(path, "cannot read", errno);
+  if (S_ISDIR(st.st_mode)) throw error(path.string(), "is a directory, not a file");
+  // A device (/dev/zero), pipe or socket has no end to wait for, or none it promises.
+  if (!S_ISREG(st.st_mode)) throw error(path.string(), "is not a regular file (a device, pipe or socket): give a file");
+  auto too_big = [&] {
+    throw error(path.string(), "is larger than " + std::to_string(limit) + " bytes, more than tlsfix reads from one file");
+  };
+  if (static_cast<std::uintmax_t>(st.st_size) > limit) too_big();
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(path, "cannot read", errno);
+    if (n == 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+    if (out.size() > limit) too_big();  // it grew while we read
+  }
+  return out;
 }
 
 temp_file::temp_file(std::string_view contents, std::string_view name, file_mode mode) {

@@ -4,6 +4,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cctype>
 #include <ostream>
 #include <utility>
@@ -41,8 +42,25 @@ std::string dns_problem(std::string_view name) {
   return {};
 }
 
+// The name as the user can read it in a message: control characters (a newline, a NUL) escaped,
+// so that the message itself cannot be split or cut short by the name it reports.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 [[noreturn]] void reject(std::string_view field, std::string_view text, const std::string& reason) {
-  throw error(std::string(field), "'" + std::string(text) + "' " + reason);
+  throw error(std::string(field), "'" + printable(text) + "' " + reason);
 }
 
 bool looks_like_ipv4(std::string_view text) {
@@ -81,6 +99,11 @@ bool is_ip_address(std::string_view text) noexcept {
 
 name parse_name(std::string_view text, std::string_view field) {
   if (text.empty()) reject(field, text, "is empty");
+  // No kind of name holds a control character; one that did could end a line in every file a
+  // name reaches (github.env, hosts, a shell script) and start another.
+  if (auto bad = std::find_if(text.begin(), text.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }); bad != text.end())
+    reject(field, text, "holds a control character (" + printable(std::string_view(&*bad, 1)) + " at position " +
+                            std::to_string(bad - text.begin() + 1) + "); names are printable text");
   if (text.find("://") != std::string_view::npos) {
     auto scheme = text.substr(0, text.find("://"));
     bool scheme_ok = !scheme.empty() && std::isalpha(static_cast<unsigned char>(scheme.front())) &&

@@ -44,7 +44,7 @@ void add_service_flags(CLI::App* cmd, service_flags& f) {
                   "such as alice.test.local");
   cmd->add_option("--key-type", f.key_type, "ecdsa-p256, ecdsa-p384, ed25519, rsa-2048, rsa-3072 or rsa-4096")
       ->capture_default_str();
-  cmd->add_option("--validity", f.validity, "How long certificates from flags last: 90d, 12h, P30D")->capture_default_str();
+  cmd->add_option("--validity", f.validity, "How long certificates from flags last: 90d, 12h, P30D (default 90d, or until the root ends if sooner)");
   cmd->add_option("--p12-password", f.p12_password, "Also write <service>/service.p12 encrypted with this password");
   cmd->add_option("--key-owner", f.key_owners,
                   "For a server running as USER (PostgreSQL, a container): SERVICE's key.pem, service.pem, "
@@ -201,6 +201,9 @@ void add_trust_verb(CLI::App* trust, session& status, bool install) {
   cmd->add_option("--nss-db", o->nss_db, "NSS database directory (certutil, libnss3-tools)");
   cmd->add_flag("--system", o->system, "The system store: /usr/local/share/ca-certificates + update-ca-certificates");
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be done, change nothing");
+  if (install)
+    cmd->add_flag("--dangerously-trust-any-root", o->any_root,
+                  "Also install a root that is not a name-constrained tlsfix root (it could vouch for any site)");
   cmd->callback(reporting(status, [o, install] { return install ? trust_install(*o) : trust_uninstall(*o); }));
 }
 

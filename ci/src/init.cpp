@@ -1,8 +1,11 @@
 // `tlsfix init DIR`: a fresh CA and a directory of certificates, from flags, a spec, or both.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "directory.hpp"
 #include "durations.hpp"
@@ -19,6 +22,45 @@ using json = nlohmann::json;
 
 namespace {
 
+// What in an earlier tlsfix directory tlsfix did not write: files the manifest does not list,
+// files whose content differs from what it recorded (edited since), directories no listed file
+// needs, and anything that is not a regular file. --force deletes the directory whole, so
+// anything here would be lost.
+std::vector<std::string> not_written_by_tlsfix(const fs::path& dir, const json& manifest) {
+  std::map<std::string, std::string> listed;  // path -> sha256; empty for the manifest itself
+  std::set<std::string> dirs;
+  for (const auto& f : manifest.value("files", json::array())) {
+    std::string path = f.value("path", "");
+    listed[path] = f.value("sha256", "");
+    for (fs::path p = fs::path(path).parent_path(); !p.empty(); p = p.parent_path()) dirs.insert(p.string());
+  }
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    std::string rel = it->path().lexically_relative(dir).string();
+    auto type = it->symlink_status(ec).type();
+    if (type == fs::file_type::directory) {
+      if (dirs.count(rel) == 0) {
+        out.push_back(rel + "/");
+        it.disable_recursion_pending();
+      }
+    } else if (type != fs::file_type::regular) {
+      out.push_back(rel + " (not a regular file)");
+    } else if (auto found = listed.find(rel); found == listed.end()) {
+      out.push_back(rel);
+    } else if (!found->second.empty()) {
+      std::string now;
+      try {
+        now = sha256_hex(ca::read_file(it->path()));
+      } catch (const tlsfix::error&) {
+      }
+      if (now != found->second) out.push_back(rel + " (changed since tlsfix wrote it)");
+    }
+  }
+  if (ec) out.push_back("(cannot read the whole directory: " + ec.message() + ")");
+  return out;
+}
+
 // Refuses to replace anything but an earlier tlsfix directory, and that only with --force.
 bool check_target(const fs::path& dir, const std::string& shown, bool force) {
   std::error_code ec;
@@ -30,8 +72,36 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
   if (!fs::exists(dir / manifest_name))
     throw tlsfix::error(shown, "exists and holds no " + std::string(manifest_name) +
                                    "; --force replaces only a directory made by tlsfix");
-  tlsfix_dir::open(dir);  // throws unless the manifest really is ours
+  auto earlier = tlsfix_dir::open(dir);  // throws unless the manifest really is ours
+  if (auto foreign = not_written_by_tlsfix(dir, earlier.manifest()); !foreign.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < foreign.size() && i < 10; ++i) list += (i ? ", " : "") + foreign[i];
+    if (foreign.size() > 10) list += ", and " + std::to_string(foreign.size() - 10) + " more";
+    throw tlsfix::error(shown, "holds what tlsfix did not write: " + list +
+                                   "; --force replaces only the files its manifest lists, unchanged (move these away first)");
+  }
   return true;
+}
+
+// A run that was killed leaves its staging directory (keys and all) beside DIR, and if it was
+// killed between its two renames, the earlier directory under its ".old" name. The next run
+// cleans up after such a run of its own: staging names carry the pid that made them, and only a
+// pid that no longer exists gives its leftovers away. An earlier directory is put back where it
+// was when nothing replaced it, and removed otherwise.
+void clean_stale_staging(const fs::path& dir) {
+  std::string prefix = "." + dir.filename().string() + ".tlsfix-";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || entry.symlink_status(ec).type() != fs::file_type::directory) continue;
+    std::string rest = name.substr(prefix.size());
+    auto dash = rest.find('-');
+    if (dash == 0 || dash == std::string::npos || rest.find_first_not_of("0123456789") != dash) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its maker may still be at work
+    if (name.ends_with(".old") && !fs::exists(fs::symlink_status(dir, ec))) fs::rename(entry.path(), dir, ec);
+    else fs::remove_all(entry.path(), ec);
+  }
 }
 
 // The whole directory is built beside its final place and renamed into it, so a reader never sees
@@ -40,7 +110,7 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
   fs::path parent = dir.parent_path();
   fs::create_directories(parent);
   std::string pattern = (parent / ".").string();  // appended: GCC bug 105329, see ca/src/files.cpp
-  pattern.append(dir.filename().string()).append(".tlsfix-XXXXXX");
+  pattern.append(dir.filename().string()).append(".tlsfix-").append(std::to_string(::getpid())).append("-XXXXXX");
   if (::mkdtemp(pattern.data()) == nullptr)
     throw tlsfix::error(parent.string(), std::string("cannot create a directory: ") + std::strerror(errno));
   fs::path staging = pattern;
@@ -75,8 +145,21 @@ verb_result init(const init_options& o) {
   t.allow_names.insert(t.allow_names.end(), o.allow_names.begin(), o.allow_names.end());
   add_flag_services(t, o.flags);
   if (t.services.empty()) throw tlsfix::error("nothing to issue: give --service NAME (or --client NAME) or --spec FILE");
+  // A root that ends before its certificates makes them fail on a day nobody chose.
+  std::string root_field = o.spec ? "ca.validity" : "--ca-validity";
+  if (t.ca_validity <= std::chrono::seconds(0)) throw tlsfix::error(root_field, "must be longer than 0s: the root must outlast its certificates");
+  for (auto& s : t.services) {
+    if (s.validity <= t.ca_validity) continue;
+    if (!s.validity_given) {
+      s.validity = t.ca_validity;  // the default, shortened to the root's
+      continue;
+    }
+    throw tlsfix::error("service " + s.name, "validity " + format_duration(s.validity) + " outlasts the root (" + root_field + " " +
+                                                   format_duration(t.ca_validity) + "); shorten it or lengthen the root's");
+  }
   resolve(t);
   fs::path dir = absolute_dir(o.dir);
+  clean_stale_staging(dir);
   bool replace = check_target(dir, o.dir, o.force);
 
   auto authority = ca::certificate_authority::create(

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "directory.hpp"
+#include "durations.hpp"
 #include "issuing.hpp"
 #include "spec.hpp"
 #include "tlsfix/ca/files.hpp"
@@ -20,6 +21,17 @@ verb_result issue(const issue_options& o) {
   t.allow_names = dir.allow_names();
   add_flag_services(t, o.flags);
   if (t.services.empty()) throw tlsfix::error("nothing to issue: give --service NAME or --client NAME");
+  // The same rule as init's: no certificate outlasts the root that vouches for it.
+  auto root_left = std::chrono::duration_cast<std::chrono::seconds>(dir.root().not_after() - ca::clock::now());
+  for (auto& s : t.services) {
+    if (s.validity <= root_left) continue;
+    if (!s.validity_given) {
+      s.validity = root_left;  // the default, shortened to what is left of the root
+      continue;
+    }
+    throw tlsfix::error("--validity", format_duration(s.validity) + " would outlast the root, which expires in " + format_duration(root_left) +
+                                            " (" + ca::to_iso8601(dir.root().not_after()) + ")");
+  }
   std::vector<std::string> existing;
   json services = dir.services();
   for (const auto& s : services) existing.push_back(s.at("name").get<std::string>());

@@ -47,14 +47,14 @@ void add_flag_services(topology& t, const service_flags& f) {
       throw e.within("--key-type");
     }
   }();
-  auto validity = parse_duration(f.validity, "--validity");
+  auto validity = parse_duration(f.validity.value_or("90d"), "--validity");
   for (const auto& ip : f.ips)
     if (!ca::is_ip_address(ip)) throw tlsfix::error("--ip", "'" + ip + "' is not an IP address");
   for (const auto& name : f.services)
-    t.services.push_back({.name = name, .ips = f.ips, .key = key, .validity = validity,
+    t.services.push_back({.name = name, .ips = f.ips, .key = key, .validity = validity, .validity_given = f.validity.has_value(),
                           .p12_password = f.p12_password, .where = "--service " + name});
   for (const auto& name : f.clients)
-    t.services.push_back({.name = name, .key = key, .validity = validity, .usage = ca::usage::client,
+    t.services.push_back({.name = name, .key = key, .validity = validity, .validity_given = f.validity.has_value(), .usage = ca::usage::client,
                           .p12_password = f.p12_password, .where = "--client " + name});
   for (auto& s : t.services)
     if (s.usage != ca::usage::client)

@@ -21,6 +21,14 @@ std::string shell_quote(const std::string& value) {
 std::string dotenv_quote(const std::string& value) {
   std::string out = "\"";
   for (char c : value) {
+    if (c == '\n') {
+      out += "\\n";  // dotenv's escape inside double quotes: the line stays one line
+      continue;
+    }
+    if (c == '\r') {
+      out += "\\r";
+      continue;
+    }
     if (c == '"' || c == '\\' || c == '$') out += '\\';
     out += c;
   }
@@ -75,8 +83,13 @@ std::string format_env(const env_list& vars, env_format format) {
   for (const auto& [k, v] : vars) {
     switch (format) {
       case env_format::shell: out += "export " + k + "=" + shell_quote(v) + "\n"; break;
-      // $GITHUB_ENV takes NAME=value verbatim up to the newline; paths never hold one.
-      case env_format::github: out += k + "=" + v + "\n"; break;
+      // $GITHUB_ENV takes NAME=value verbatim up to the newline: a value holding one would
+      // start a line of its own (PATH=...), so it is refused rather than written.
+      case env_format::github:
+        if (v.find_first_of("\r\n") != std::string::npos)
+          throw tlsfix::error("--format github", k + ": the value holds a line break, which $GITHUB_ENV cannot carry safely");
+        out += k + "=" + v + "\n";
+        break;
       case env_format::dotenv: out += k + "=" + dotenv_quote(v) + "\n"; break;
       case env_format::json: break;
     }

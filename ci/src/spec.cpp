@@ -3,6 +3,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "durations.hpp"
 #include "names.hpp"
@@ -43,25 +45,53 @@ std::string position(const YAML::Mark& mark) {
   return std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
+// Where each YAML document starts, and nothing else: enough to tell one document from two.
+struct document_marks : YAML::EventHandler {
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// What a spec may expand to. yaml-cpp resolves an alias to the node it names, so nested aliases
+// ("billion laughs") expand exponentially here and `&a [*a]` is a cycle; a spec needs four levels
+// and a few thousand nodes, so these bounds stop both in microseconds and refuse nothing real.
+constexpr int max_depth = 16;
+constexpr std::size_t max_nodes = 20000;
+
 // YAML scalars stay strings: every leaf of the schema is text ("90d", "ecdsa-p256", "127.0.0.1").
-json from_yaml(const YAML::Node& node, const std::string& path, document& doc) {
+json from_yaml(const YAML::Node& node, const std::string& path, document& doc, int depth, std::size_t& nodes) {
+  if (depth > max_depth)
+    doc.fail(path, "nested more than " + std::to_string(max_depth) + " levels deep (an alias that contains itself?)");
+  if (++nodes > max_nodes)
+    doc.fail(path, "expands to more than " + std::to_string(max_nodes) + " values (aliases that repeat each other?)");
   // A map entry is recorded at its key (set by the caller), which is where an editor should jump.
   doc.positions.emplace(path, position(node.Mark()));
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       json out = json::object();
       for (const auto& item : node) {
+        if (!item.first.IsScalar()) doc.fail(path, "a key must be plain text (at " + position(item.first.Mark()) + ")");
         auto key = item.first.as<std::string>();
         std::string child = path.empty() ? key : path + "." + key;
+        // yaml-cpp keeps both entries of a repeated key; which one wins would be a guess.
+        if (out.contains(key)) throw tlsfix::error(doc.file + ":" + position(item.first.Mark()) + ": " + child,
+                                                   "repeated key (first at " + doc.positions[child] + ")");
         doc.positions[child] = position(item.first.Mark());
-        out[key] = from_yaml(item.second, child, doc);
+        out[key] = from_yaml(item.second, child, doc, depth + 1, nodes);
       }
       return out;
     }
     case YAML::NodeType::Sequence: {
       json out = json::array();
       for (std::size_t i = 0; i < node.size(); ++i)
-        out.push_back(from_yaml(node[i], path + "[" + std::to_string(i) + "]", doc));
+        out.push_back(from_yaml(node[i], path + "[" + std::to_string(i) + "]", doc, depth + 1, nodes));
       return out;
     }
     case YAML::NodeType::Scalar: return node.Scalar();
@@ -69,13 +99,21 @@ json from_yaml(const YAML::Node& node, const std::string& path, document& doc) {
   }
 }
 
-document parse(const std::filesystem::path& file) {
+document parse(std::string_view text, const std::filesystem::path& file) {
   document doc{file.string(), {}, {}};
-  std::string text = ca::read_file(file);
   auto ext = file.extension().string();
   if (ext == ".json") {
     try {
-      doc.root = json::parse(text);
+      // nlohmann keeps the last of a repeated key; a spec that says two things is refused instead.
+      std::vector<std::set<std::string>> keys;
+      doc.root = json::parse(text, [&](int depth, json::parse_event_t event, json& parsed) {
+        if (depth > max_depth) throw tlsfix::error(doc.file, "nested more than " + std::to_string(max_depth) + " levels deep");
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        if (event == json::parse_event_t::object_end) keys.pop_back();
+        if (event == json::parse_event_t::key && !keys.back().insert(parsed.get<std::string>()).second)
+          throw tlsfix::error(doc.file, "repeated key \"" + parsed.get<std::string>() + "\"");
+        return true;
+      });
     } catch (const json::parse_error& e) {
       // nlohmann reports a byte offset; editors want a line and column.
       std::size_t line = 1, column = 1;
@@ -89,11 +127,21 @@ document parse(const std::filesystem::path& file) {
                           detail != std::string::npos ? what.substr(detail) : what);
     }
   } else {
+    YAML::Node first;
     try {
-      doc.root = from_yaml(YAML::Load(text), "", doc);
+      first = YAML::Load(std::string(text));
+      // yaml-cpp 0.7's LoadAll never returns on some malformed input (fuzz/regressions/spec/
+      // loadall-never-ends), so documents are counted here, two at most, by a parser that builds nothing.
+      std::istringstream in{std::string(text)};
+      YAML::Parser parser(in);
+      document_marks marks;
+      if (parser.HandleNextDocument(marks) && parser.HandleNextDocument(marks) && marks.starts.size() > 1)
+        throw tlsfix::error(doc.file + ":" + position(marks.starts[1]), "a second YAML document ('---'): a spec is one document");
     } catch (const YAML::Exception& e) {
       throw tlsfix::error(doc.file + ":" + position(e.mark), e.msg);
     }
+    std::size_t nodes = 0;
+    doc.root = first ? from_yaml(first, "", doc, 0, nodes) : json(nullptr);
   }
   if (!doc.root.is_object()) doc.fail("", "expected a map with `services` (and optionally `ca`)");
   return doc;
@@ -101,7 +149,8 @@ document parse(const std::filesystem::path& file) {
 
 void only_keys(const document& doc, const json& node, const std::string& path, std::initializer_list<const char*> keys) {
   if (!node.is_object()) doc.fail(path, "expected a map");
-  for (const auto& [key, value] : node.items()) {
+  for (const auto& item : node.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
     if (std::none_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; })) {
       std::string expected;
       for (const char* k : keys) expected += (expected.empty() ? "" : ", ") + std::string(k);
@@ -202,8 +251,10 @@ ca::usage parse_usage(std::string_view t, std::string_view where_) {
   throw tlsfix::error(std::string(where_), "'" + std::string(t) + "' is not a usage (server, client, both)");
 }
 
-topology load_spec(const std::filesystem::path& file) {
-  document doc = parse(file);
+topology load_spec(const std::filesystem::path& file) { return parse_spec(ca::read_file(file), file); }
+
+topology parse_spec(std::string_view contents, const std::filesystem::path& file) {
+  document doc = parse(contents, file);
   topology t;
   only_keys(doc, doc.root, "", {"ca", "services"});
   if (doc.root.contains("ca")) {
@@ -238,6 +289,7 @@ topology load_spec(const std::filesystem::path& file) {
     if (s.contains("key")) spec.key = value(doc, p + ".key", [&] { return ca::parse_key_type(text(doc, s["key"], p + ".key")); });
     if (s.contains("validity"))
       spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), ""); });
+    spec.validity_given = s.contains("validity");
     if (s.contains("usage")) spec.usage = value(doc, p + ".usage", [&] { return parse_usage(text(doc, s["usage"], p + ".usage"), ""); });
     if (s.contains("clients")) spec.clients = list(doc, s["clients"], p + ".clients");
     if (s.contains("p12_password")) spec.p12_password = text(doc, s["p12_password"], p + ".p12_password");

@@ -32,6 +32,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tlsfix/ca/cert_request.hpp"
@@ -56,6 +57,7 @@ struct service_spec {
   std::vector<std::string> ips;
   ca::key_type key = ca::key_type::ecdsa_p256;
   std::chrono::seconds validity = std::chrono::hours(24 * 90);
+  bool validity_given = false;  // said by the user: never shortened to fit the root, refused instead
   ca::usage usage = ca::usage::server;
   std::vector<std::string> clients;  // services that are mTLS clients of this one
   std::optional<std::string> p12_password;
@@ -76,6 +78,9 @@ struct topology {
 // Throws `tlsfix::error` "FILE:LINE:COL: path: problem" (or "FILE: path: problem" where JSON has no
 // position) for malformed files, unknown keys and bad values.
 topology load_spec(const std::filesystem::path& file);
+// The same for text already read: `file` names it in errors, and its extension picks JSON
+// (".json") or YAML (anything else).
+topology parse_spec(std::string_view text, const std::filesystem::path& file);
 
 // Checks the whole topology before anything is issued: service names valid and unique, every
 // name permitted (`allow_names` plus `extra_allowed`), clients known, key owners and groups

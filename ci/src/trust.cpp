@@ -43,6 +43,33 @@ void step(bool dry_run, const std::vector<std::string>& argv, std::string& said)
                         (r.output.empty() ? "" : ": " + r.output));
 }
 
+// What the root may vouch for, as the user will see it before it is trusted.
+std::string scope_of(const ca::certificate& root) {
+  auto nc = root.name_constraints();
+  if (!nc || nc->permitted.empty()) return "ANY NAME: this root is not name-constrained";
+  std::string out;
+  for (const auto& p : nc->permitted) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+// A store trusts an anchor for everything it signs: only a tlsfix root (self-signed, CA:TRUE,
+// critical name constraints that permit something narrower than everything) goes in, unless the
+// user says, in so many words, that they mean a root that could vouch for any site.
+void check_anchor(const ca::certificate& root, const fs::path& file, bool any_root) {
+  std::string problem;
+  auto nc = root.name_constraints();
+  if (!root.is_ca()) problem = "is not a CA certificate (no CA:TRUE): a leaf is never a trust anchor";
+  else if (!root.is_self_signed()) problem = "is not self-signed: give the root, not an intermediate";
+  else if (!nc || nc->permitted.empty()) problem = "has no name constraints, so it could vouch for any site on the internet";
+  else if (!nc->critical) problem = "has name constraints that are not critical, which a client may ignore";
+  else
+    for (const auto& p : nc->permitted)
+      if (p == "DNS:" || p.ends_with("/0")) problem = "permits " + p + ", which is every name of its kind";
+  if (problem.empty()) return;
+  if (any_root) return;
+  throw tlsfix::error(file.string(), problem + "; `trust install` takes tlsfix roots only (--dangerously-trust-any-root overrides)");
+}
+
 verb_result apply(const trust_options& o, bool install) {
   if (!o.nss_db && !o.system) throw tlsfix::error("say where: --nss-db DIR or --system (tlsfix never picks a store by itself)");
   if (o.nss_db && o.system) throw tlsfix::error("--nss-db", "excludes --system: one store at a time");
@@ -50,6 +77,11 @@ verb_result apply(const trust_options& o, bool install) {
   auto root = ca::certificate::from_pem(ca::read_file(file), file.string());
   std::string name = label(root);
   verb_result out;
+  if (install) {
+    check_anchor(root, file, o.any_root);
+    out.out += root.subject() + " may vouch for: " + scope_of(root) + "\n";
+    if (o.any_root) out.err += "tlsfix trust: WARNING: --dangerously-trust-any-root: trusting a root tlsfix did not constrain\n";
+  }
   if (o.nss_db) {
     std::string db = "sql:" + *o.nss_db;
     if (install && !fs::exists(fs::path(*o.nss_db) / "cert9.db")) {

@@ -38,7 +38,7 @@ struct verb_result {
 struct service_flags {
   std::vector<std::string> services, ips, clients;
   std::string key_type = "ecdsa-p256";
-  std::string validity = "90d";
+  std::optional<std::string> validity;  // default 90d, or less where the root ends sooner
   std::optional<std::string> p12_password;
   // SERVICE=USER and SERVICE=GROUP: whom a service's key files are for (spec: key_owner, key_group).
   std::vector<std::string> key_owners, key_groups;
@@ -127,6 +127,7 @@ struct trust_options {
   std::string ca;
   std::optional<std::string> nss_db;
   bool system = false, dry_run = false;
+  bool any_root = false;  // --dangerously-trust-any-root
 };
 verb_result trust_install(const trust_options& o);
 verb_result trust_uninstall(const trust_options& o);

@@ -6,7 +6,12 @@
 
 #include <tlsfix/ca.hpp>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <fstream>
+#include <thread>
 
 #include "cli_support.hpp"
 
@@ -59,6 +64,53 @@ TEST(CliBinaryTest, ErrorsNameTheVerbAndTheFieldAndKeepOpensslsQueue) {
 
   auto unknown = tlsfix_cli({"frobnicate"});
   EXPECT_EQ(unknown.exit_status, 1) << "one documented status for every usage error";
+}
+
+}  // namespace
+
+namespace {
+
+// A killed `init` leaves the old state or the new one, never one that blocks the next run, and
+// the next run removes what a killed one staged (its keys included). Killed at spread-out moments,
+// from before the CA exists to after the rename.
+TEST(CliBinaryTest, AKilledInitLeavesNothingThatBlocksTheNextRun) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  int interrupted = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto child = tlsfix_child({"init", dir.string(), "--service", "a.test.local", "--service", "b.test.local", "--force"});
+    std::this_thread::sleep_for(std::chrono::microseconds(500 * i));
+    ::kill(child.pid(), SIGKILL);
+    child.stop();
+    interrupted += fs::exists(dir / "manifest.json") ? 0 : 1;
+    // What a killed run may leave: DIR as it was or as it became, and its own staging.
+    for (const auto& entry : fs::directory_iterator(tmp.path())) {
+      std::string name = entry.path().filename().string();
+      EXPECT_TRUE(name == "tls" || name.starts_with(".tls.tlsfix-")) << name;
+    }
+    auto next = tlsfix_cli({"init", dir.string(), "--service", "a.test.local", "--force"});
+    ASSERT_EQ(next.exit_status, 0) << "after a kill at " << 500 * i << " us: " << next;
+    for (const auto& entry : fs::directory_iterator(tmp.path()))
+      EXPECT_EQ(entry.path().filename(), "tls") << "left behind after the next run";
+  }
+  RecordProperty("interrupted_before_install", interrupted);
+}
+
+// A killed run's staging of another, live process is not touched; a dead one's is.
+TEST(CliBinaryTest, StaleStagingOfADeadRunIsRemovedAndALiveOnesIsNot) {
+  test::temp_dir tmp;
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  auto stale = tmp / (".tls.tlsfix-" + std::to_string(dead) + "-abc123");
+  auto live = tmp / (".tls.tlsfix-" + std::to_string(::getpid()) + "-def456");
+  fs::create_directories(stale / "a.test.local");
+  std::ofstream(stale / "a.test.local" / "key.pem") << "-----BEGIN PRIVATE KEY-----\n";
+  fs::create_directories(live);
+  auto r = tlsfix_cli({"init", (tmp / "tls").string(), "--service", "a.test.local"});
+  ASSERT_EQ(r.exit_status, 0) << r;
+  EXPECT_FALSE(fs::exists(stale)) << "a dead run's staging, with its key, stayed";
+  EXPECT_TRUE(fs::exists(live)) << "a live process's staging was removed";
 }
 
 }  // namespace

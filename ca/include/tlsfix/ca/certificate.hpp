@@ -14,6 +14,7 @@
 #include <iosfwd>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,14 @@ class certificate {
   std::vector<std::string> subject_alt_names() const;
   bool is_ca() const;
   bool is_self_signed() const;
+  // The permitted subtrees of its name constraints ("DNS:test", "IP:127.0.0.0/8", "IP:::1/128",
+  // "email:test.local", "URI:test"), and whether that extension is critical; nullopt when it
+  // has no name constraints, which lets a CA vouch for any name at all.
+  struct name_constraints_view {
+    std::vector<std::string> permitted;
+    bool critical = false;
+  };
+  std::optional<name_constraints_view> name_constraints() const;
   // Lower-case hex SHA-256 of the DER, colon separated like `openssl x509 -fingerprint`.
   std::string sha256_fingerprint() const;
 

@@ -16,6 +16,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -64,8 +65,10 @@ void create_private_directory(const std::filesystem::path& path);
 // would let others read or write, or the group write.
 void set_directory_access(const std::filesystem::path& path, const file_owner& owner, mode_t mode);
 
-// Reads a whole file; throws `error` naming the path.
-std::string read_file(const std::filesystem::path& path);
+// Reads a whole regular file of at most `limit` bytes; throws `error` naming the path for a
+// directory, a device, pipe or socket (which may never end: /dev/zero), or a larger file.
+inline constexpr std::size_t read_file_limit = 16 * 1024 * 1024;
+std::string read_file(const std::filesystem::path& path, std::size_t limit = read_file_limit);
 
 // A file in a fresh private temporary directory, removed with its directory on destruction.
 class temp_file {
