@@ -89,7 +89,8 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
 // pid that no longer exists gives its leftovers away. An earlier directory is put back where it
 // was when nothing replaced it, and removed otherwise.
 void clean_stale_staging(const fs::path& dir) {
-  std::string prefix = "." + dir.filename().string() + ".tlsfix-";
+  std::string prefix = ".";  // appended: GCC bug 105329, see ca/src/files.cpp
+  prefix.append(dir.filename().string()).append(".tlsfix-");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
     std::string name = entry.path().filename().string();
