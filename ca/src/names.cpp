@@ -39,6 +39,11 @@ std::string dns_problem(std::string_view name) {
         return std::string("contains '") + c + "', which is not allowed in a DNS name";
     start = end + 1;
   }
+  // Resolvers and URL parsers (WHATWG) read a name ending in digits as an IPv4 address, so no
+  // client would ever look it up as a name.
+  std::string_view last = name.substr(name.rfind('.') == std::string_view::npos ? 0 : name.rfind('.') + 1);
+  if (std::all_of(last.begin(), last.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return "ends in the all-numeric label '" + std::string(last) + "', which clients read as an IPv4 address, not a name";
   return {};
 }
 
@@ -132,7 +137,7 @@ name parse_name(std::string_view text, std::string_view field) {
   if (looks_like_ipv4(text)) {
     std::string bytes(4, '\0');
     if (inet_pton(AF_INET, std::string(text).c_str(), bytes.data()) != 1)
-      reject(field, text, "is not a valid IPv4 address");
+      reject(field, text, "is not a valid IPv4 address: four numbers 0-255, without leading zeros");
     return {name_kind::ipv4, ip_text(AF_INET, bytes), bytes};
   }
   if (text.starts_with("*.")) {

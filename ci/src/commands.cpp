@@ -25,6 +25,11 @@ struct session {
   int status = success;
 };
 
+// A path given as "" (an unset shell variable, most often) is refused by name, before a verb turns
+// it into the current directory or a puzzling filesystem error.
+const CLI::Validator not_empty{[](const std::string& value) { return value.empty() ? std::string("is empty: give a path") : std::string(); },
+                               "", "not empty"};
+
 // Prints what the verb said and keeps its exit status.
 template <typename Verb>
 std::function<void()> reporting(session& s, Verb verb) {
@@ -57,7 +62,7 @@ void add_service_flags(CLI::App* cmd, service_flags& f) {
 
 void add_serving_flags(CLI::App* cmd, serving_options& o) {
   cmd->add_flag("--background", o.background, "Return once listening, printing only the URL; the server runs on until SIGTERM");
-  cmd->add_option("--pid-file", o.pid_file, "Write the server's process id here once it listens (removed when it stops)");
+  cmd->add_option("--pid-file", o.pid_file, "Write the server's process id here once it listens (removed when it stops)")->check(not_empty);
 }
 
 void add_init(CLI::App& app, session& status) {
@@ -70,8 +75,8 @@ void add_init(CLI::App& app, session& status) {
               "A spec says the same per service with key_owner: USER and key_group: GROUP. The top directory stays\n"
               "0700 unless a key is for another user: then 0711 (0710 with the group when all such keys name only\n"
               "one and the same group), so the server can pass through; directories above DIR must let it pass too.");
-  cmd->add_option("DIR", o->dir, "Directory to create (mode 0700)")->required();
-  cmd->add_option("--spec", o->spec, "Topology file, YAML or JSON (services, names, IPs, mTLS clients, key types, validity)");
+  cmd->add_option("DIR", o->dir, "Directory to create (mode 0700)")->required()->check(not_empty);
+  cmd->add_option("--spec", o->spec, "Topology file, YAML or JSON (services, names, IPs, mTLS clients, key types, validity)")->check(not_empty);
   add_service_flags(cmd, o->flags);
   cmd->add_option("--allow-name", o->allow_names, "Let the CA vouch for a name outside the test domains: a DNS suffix or CIDR");
   cmd->add_option("--ca-validity", o->ca_validity, "How long the root lasts (default 365d; a spec says it in ca.validity)");
@@ -86,7 +91,7 @@ void add_issue(CLI::App& app, session& status) {
   auto* cmd = app.add_subcommand("issue", "Add services to a directory made with `init --keep-ca-key`");
   cmd->footer("Example:\n  tlsfix init tls --service api.test.local --keep-ca-key\n"
               "  tlsfix issue tls --service db.test.local --ip 127.0.0.1");
-  cmd->add_option("DIR", o->dir, "A tlsfix directory holding ca.key")->required();
+  cmd->add_option("DIR", o->dir, "A tlsfix directory holding ca.key")->required()->check(not_empty);
   add_service_flags(cmd, o->flags);
   cmd->add_flag("--json", o->json, "Print the new manifest entries as JSON");
   cmd->callback(reporting(status, [o] { return issue(*o); }));
@@ -96,7 +101,7 @@ void add_env(CLI::App& app, session& status) {
   auto o = std::make_shared<env_options>();
   auto* cmd = app.add_subcommand("env", "Print environment variables that make clients trust the directory's CA");
   cmd->footer("Example:\n  eval \"$(tlsfix env tls)\"\n  tlsfix env tls --format github >> \"$GITHUB_ENV\"");
-  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required();
+  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required()->check(not_empty);
   cmd->add_option("--format", o->format, "shell, github ($GITHUB_ENV), dotenv or json")->capture_default_str();
   cmd->callback(reporting(status, [o] { return env(*o); }));
 }
@@ -106,7 +111,7 @@ void add_run(CLI::App& app, session& status) {
   auto* cmd = app.add_subcommand("run", "Run a program that trusts the directory's CA and resolves its names to loopback");
   cmd->footer("Example:\n  tlsfix run tls -- curl https://service.test.local:8443/\n"
               "Exits with the program's status (127 when it cannot be started).");
-  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required();
+  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required()->check(not_empty);
   cmd->add_option("CMD", o->command, "The program and its arguments, after --")->required();
   cmd->callback(reporting(status, [o] { return run(*o); }));
 }
@@ -119,10 +124,10 @@ void add_probe(CLI::App& app, session& status) {
               "      --key tls/worker.test.local/key.pem\n"
               "Exit status 2 when the server cannot be verified; the reason is printed.");
   cmd->add_option("URL", o->url, "https://NAME[:PORT]/")->required();
-  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM); nothing else is trusted")->required();
+  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM); nothing else is trusted")->required()->check(not_empty);
   cmd->add_option("--resolve", o->resolve, "NAME:PORT:ADDR as curl takes it; ADDR must be loopback (repeatable)");
-  cmd->add_option("--cert", o->cert_file, "Client certificate for mTLS (PEM, leaf first: fullchain.pem); needs --key");
-  cmd->add_option("--key", o->key_file, "The client certificate's key (PEM); needs --cert");
+  cmd->add_option("--cert", o->cert_file, "Client certificate for mTLS (PEM, leaf first: fullchain.pem); needs --key")->check(not_empty);
+  cmd->add_option("--key", o->key_file, "The client certificate's key (PEM); needs --cert")->check(not_empty);
   cmd->add_option("--alpn", o->alpn, "Offer this ALPN protocol (repeatable)");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds before giving up")->capture_default_str();
   cmd->add_flag("--json", o->json, "Print the result as JSON");
@@ -135,9 +140,9 @@ void add_verify(CLI::App& app, session& status) {
   cmd->footer("Example:\n  tlsfix verify --ca tls/ca.crt --name service.test.local tls/service.test.local/fullchain.pem\n"
               "  tlsfix verify --ca tls/ca.crt --name service.test.local --at 2030-01-01T00:00:00Z tls/service.test.local/cert.pem\n"
               "CERT may hold a whole chain, leaf first. Exit status 2 when verification fails.");
-  cmd->add_option("CERT", o->cert, "The certificate (PEM), optionally followed by its intermediates")->required();
-  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM)")->required();
-  cmd->add_option("--untrusted", o->untrusted, "Intermediates (PEM) the peer would send");
+  cmd->add_option("CERT", o->cert, "The certificate (PEM), optionally followed by its intermediates")->required()->check(not_empty);
+  cmd->add_option("--ca", o->ca_file, "The roots to trust (PEM)")->required()->check(not_empty);
+  cmd->add_option("--untrusted", o->untrusted, "Intermediates (PEM) the peer would send")->check(not_empty);
   cmd->add_option("--name", o->name, "The DNS name or IP address the certificate must carry (empty for --purpose client)");
   cmd->add_option("--purpose", o->purpose, "server or client")->capture_default_str();
   cmd->add_option("--at", o->at, "Verify as of this ISO-8601 time instead of now");
@@ -149,7 +154,7 @@ void add_check_expiry(CLI::App& app, session& status) {
   auto o = std::make_shared<check_expiry_options>();
   auto* cmd = app.add_subcommand("check-expiry", "Fail when a certificate in the directory expires soon");
   cmd->footer("Example:\n  tlsfix check-expiry tls --within 7d\nExit status 2 (and a list) when anything expires within the window.");
-  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required();
+  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required()->check(not_empty);
   cmd->add_option("--within", o->within, "The window: 7d, 12h, 30m, P14D")->required();
   cmd->add_flag("--json", o->json, "Print every certificate with its expiry as JSON");
   cmd->callback(reporting(status, [o] { return check_expiry(*o); }));
@@ -165,7 +170,7 @@ void add_serve(CLI::App& app, session& status) {
               "  kill \"$(cat serve.pid)\"\n"
               "Prints the URL it serves (on --port, or any free one), with the certificate `init` wrote "
               "(fullchain.pem, key.pem).");
-  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required();
+  cmd->add_option("DIR", o->dir, "A tlsfix directory")->required()->check(not_empty);
   cmd->add_option("--service", o->service, "The service to serve")->required();
   cmd->add_option("--port", o->port, "Loopback port (default: any free port)");
   cmd->add_flag("--client-auth", o->client_auth, "Require a client certificate from the directory's CA (mTLS)");
@@ -182,8 +187,8 @@ void add_proxy(CLI::App& app, session& status) {
   cmd->add_option("--service", o->service, "The name clients dial")->required();
   cmd->add_option("--to", o->to, "The plaintext upstream, ADDRESS:PORT on loopback")->required();
   cmd->add_option("--port", o->port, "Loopback port (default: any free port)");
-  cmd->add_option("--dir", o->dir, "Serve this tlsfix directory's certificate for --service instead of a fresh CA's");
-  cmd->add_option("--ca-out", o->ca_out, "Write the fresh root here (never overwritten; not with --dir)");
+  cmd->add_option("--dir", o->dir, "Serve this tlsfix directory's certificate for --service instead of a fresh CA's")->check(not_empty);
+  cmd->add_option("--ca-out", o->ca_out, "Write the fresh root here (never overwritten; not with --dir)")->check(not_empty);
   cmd->add_option("--allow-name", o->allow_names, "Let the fresh CA vouch for a name outside the test domains (not with --dir)");
   add_serving_flags(cmd, o->serving);
   cmd->callback([o, &status] { status.status = proxy(*o, status.out, status.err); });
@@ -197,8 +202,8 @@ void add_trust_verb(CLI::App* trust, session& status, bool install) {
   cmd->footer(install ? "Example:\n  tlsfix trust install --ca tls/ca.crt --nss-db ~/.pki/nssdb\n"
                         "  tlsfix trust install --ca tls/ca.crt --system --dry-run"
                       : "Example:\n  tlsfix trust uninstall --ca tls/ca.crt --nss-db ~/.pki/nssdb");
-  cmd->add_option("--ca", o->ca, "The root (PEM), or a tlsfix directory")->required();
-  cmd->add_option("--nss-db", o->nss_db, "NSS database directory (certutil, libnss3-tools)");
+  cmd->add_option("--ca", o->ca, "The root (PEM), or a tlsfix directory")->required()->check(not_empty);
+  cmd->add_option("--nss-db", o->nss_db, "NSS database directory (certutil, libnss3-tools)")->check(not_empty);
   cmd->add_flag("--system", o->system, "The system store: /usr/local/share/ca-certificates + update-ca-certificates");
   cmd->add_flag("--dry-run", o->dry_run, "Print what would be done, change nothing");
   if (install)

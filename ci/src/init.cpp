@@ -89,33 +89,19 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
 // pid that no longer exists gives its leftovers away. An earlier directory is put back where it
 // was when nothing replaced it, and removed otherwise.
 void clean_stale_staging(const fs::path& dir) {
-  std::string prefix = ".";  // appended: GCC bug 105329, see ca/src/files.cpp
-  prefix.append(dir.filename().string()).append(".tlsfix-");
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir.parent_path(), ec)) {
-    std::string name = entry.path().filename().string();
-    if (!name.starts_with(prefix) || entry.symlink_status(ec).type() != fs::file_type::directory) continue;
-    std::string rest = name.substr(prefix.size());
-    auto dash = rest.find('-');
-    if (dash == 0 || dash == std::string::npos || rest.find_first_not_of("0123456789") != dash) continue;
-    pid_t pid = static_cast<pid_t>(std::stol(rest.substr(0, dash)));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // its maker may still be at work
-    if (name.ends_with(".old") && !fs::exists(fs::symlink_status(dir, ec))) fs::rename(entry.path(), dir, ec);
-    else fs::remove_all(entry.path(), ec);
+  for (const auto& staging : dead_stagings(dir.parent_path(), dir.filename().string())) {
+    if (staging.string().ends_with(".old") && !fs::exists(fs::symlink_status(dir, ec))) fs::rename(staging, dir, ec);
+    else fs::remove_all(staging, ec);
   }
 }
 
 // The whole directory is built beside its final place and renamed into it, so a reader never sees
 // half of it and a failure leaves nothing behind. Until then it is 0700, whoever its keys are for.
 void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& files, const json& services, bool replace) {
-  fs::path parent = dir.parent_path();
-  fs::create_directories(parent);
-  std::string pattern = (parent / ".").string();  // appended: GCC bug 105329, see ca/src/files.cpp
-  pattern.append(dir.filename().string()).append(".tlsfix-").append(std::to_string(::getpid())).append("-XXXXXX");
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw tlsfix::error(parent.string(), std::string("cannot create a directory: ") + std::strerror(errno));
-  fs::path staging = pattern;
-  fs::path old = pattern + ".old";
+  fs::create_directories(dir.parent_path());
+  fs::path staging = make_staging(dir.parent_path(), dir.filename().string());
+  fs::path old = staging.string() + ".old";
   try {
     write_under(staging, files);
     let_key_owners_through(staging, services);
@@ -161,6 +147,8 @@ verb_result init(const init_options& o) {
   resolve(t);
   fs::path dir = absolute_dir(o.dir);
   clean_stale_staging(dir);
+  // A killed `issue` is finished or undone first, so that --force sees only what tlsfix wrote.
+  if (fs::is_regular_file(dir / "manifest.json")) finish_interrupted_changes(dir);
   bool replace = check_target(dir, o.dir, o.force);
 
   auto authority = ca::certificate_authority::create(

@@ -5,7 +5,6 @@
 #include "durations.hpp"
 #include "issuing.hpp"
 #include "spec.hpp"
-#include "tlsfix/ca/files.hpp"
 #include "tlsfix/error.hpp"
 #include "verbs.hpp"
 
@@ -14,8 +13,11 @@ namespace tlsfix::cli {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-verb_result issue(const issue_options& o) {
-  auto dir = tlsfix_dir::open(o.dir);
+namespace {
+
+// The new services' files, and the top files that list them beside the others; `added` gets the
+// new services' manifest entries.
+directory_change new_services(const issue_options& o, const tlsfix_dir& dir, json& added) {
   auto authority = dir.load_ca();
   topology t;
   t.allow_names = dir.allow_names();
@@ -37,11 +39,10 @@ verb_result issue(const issue_options& o) {
   for (const auto& s : services) existing.push_back(s.at("name").get<std::string>());
   resolve(t, existing);
 
-  std::vector<ca::file_entry> files;
-  json added = json::array();
+  directory_change change;
   for (const auto& s : t.services) {
     auto out = render_service(s, issue_one(authority, s));
-    files.insert(files.end(), out.files.begin(), out.files.end());
+    change.files.insert(change.files.end(), out.files.begin(), out.files.end());
     added.push_back(out.record);
     services.push_back(std::move(out.record));
   }
@@ -50,19 +51,25 @@ verb_result issue(const issue_options& o) {
     if (s.at("usage") != "client")
       for (const auto& c : o.flags.clients)
         if (std::find(s["clients"].begin(), s["clients"].end(), c) == s["clients"].end()) s["clients"].push_back(c);
+  change.top = render_top(dir.path(), dir.root(), true, t.allow_names, services, change.files, dir.manifest()["files"]);
+  // Every service afterwards: a new one's key for another user may need a way in through the top
+  // that the directory did not give yet.
+  change.services = std::move(services);
+  return change;
+}
 
-  write_under(dir.path(), files);
-  try {
-    // A new service's key for another user may need a way in that the directory did not give yet.
-    let_key_owners_through(dir.path(), services);
-    for (const auto& f : render_top(dir.path(), dir.root(), true, t.allow_names, services, files, dir.manifest()["files"]))
-      ca::replace_file(dir.path() / f.path, f.contents, f.mode);
-  } catch (...) {
-    for (const auto& s : t.services) fs::remove_all(dir.path() / s.name);
-    for (const auto& f : files) fs::remove(dir.path() / f.path);
-    throw;
-  }
-  return {.out = o.json ? added.dump(2) + "\n" : summary(dir.path(), added, true)};
+}  // namespace
+
+// The directory changes as a whole (change_directory): a reader, or the run after one that was
+// killed, sees it without the new services or with all of them.
+verb_result issue(const issue_options& o) {
+  fs::path where;
+  json added = json::array();
+  change_directory(o.dir, [&](const tlsfix_dir& dir) {
+    where = dir.path();
+    return new_services(o, dir, added);
+  });
+  return {.out = o.json ? added.dump(2) + "\n" : summary(where, added, true)};
 }
 
 }  // namespace tlsfix::cli

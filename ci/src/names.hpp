@@ -20,6 +20,12 @@
 
 namespace tlsfix::cli {
 
+// An `--allow-name` entry, parsed with ca::parse_name_range, refused when it would let the root
+// vouch for the internet at large: a public suffix ("com", "co.uk", "github.io", from libpsl's
+// list) or public address space wider than one site's (/24, /48). Private, loopback,
+// link-local and documentation ranges may be any width. Throws `tlsfix::error` naming `field`.
+ca::name_range parse_allowed_name(std::string_view text, std::string_view field);
+
 class name_policy {
  public:
   // `allowed` are extra DNS suffixes or CIDR ranges, checked with ca::parse_name_range: errors name

@@ -267,7 +267,7 @@ topology parse_spec(std::string_view contents, const std::filesystem::path& file
       t.allow_names = list(doc, c["allow_names"], "ca.allow_names");
       for (std::size_t i = 0; i < t.allow_names.size(); ++i) {
         std::string path = "ca.allow_names[" + std::to_string(i) + "]";
-        value(doc, path, [&] { return ca::parse_name_range(t.allow_names[i], ""); });
+        value(doc, path, [&] { return parse_allowed_name(t.allow_names[i], ""); });
       }
     }
   }
@@ -284,8 +284,11 @@ topology parse_spec(std::string_view contents, const std::filesystem::path& file
     spec.name = text(doc, s["name"], p + ".name");
     if (s.contains("names")) spec.names = list(doc, s["names"], p + ".names");
     if (s.contains("ips")) spec.ips = list(doc, s["ips"], p + ".ips");
-    for (std::size_t j = 0; j < spec.ips.size(); ++j)
+    for (std::size_t j = 0; j < spec.names.size(); ++j) spec.names_where.push_back(doc.where(p + ".names[" + std::to_string(j) + "]"));
+    for (std::size_t j = 0; j < spec.ips.size(); ++j) {
+      spec.ips_where.push_back(doc.where(p + ".ips[" + std::to_string(j) + "]"));
       if (!ca::is_ip_address(spec.ips[j])) doc.fail(p + ".ips[" + std::to_string(j) + "]", "'" + spec.ips[j] + "' is not an IP address");
+    }
     if (s.contains("key")) spec.key = value(doc, p + ".key", [&] { return ca::parse_key_type(text(doc, s["key"], p + ".key")); });
     if (s.contains("validity"))
       spec.validity = value(doc, p + ".validity", [&] { return parse_duration(text(doc, s["validity"], p + ".validity"), ""); });
@@ -300,13 +303,55 @@ topology parse_spec(std::string_view contents, const std::filesystem::path& file
   return t;
 }
 
+namespace {
+
+// A service's name is also a directory, an env prefix and a Kubernetes Secret: two services may
+// not share any of them. DNS names are case-insensitive, so "API.test" is "api.test".
+class service_names {
+ public:
+  explicit service_names(const std::vector<std::string>& existing) {
+    for (const auto& name : existing) add(name, in_directory);
+  }
+
+  void add(const std::string& name, const std::string& where) {
+    struct derived {
+      std::string key, what;
+    };
+    for (const auto& [key, what] : {derived{ca::parse_name(name, where).text, "the same name (names are case-insensitive)"},
+                                    derived{"env:" + env_identifier(name), "the env prefix TLSFIX_" + env_identifier(name)},
+                                    derived{"k8s:" + kubernetes_name(name), "the Kubernetes Secret " + kubernetes_name(name) + "-tls"}}) {
+      auto [it, fresh] = seen_.emplace(key, entry{name, where});
+      if (fresh) continue;
+      const auto& [other, other_where] = it->second;
+      if (other == name)
+        throw tlsfix::error(where, "service '" + name + "' " +
+                                       (other_where == in_directory ? "already exists in this directory" : "is listed twice (also at " + other_where + ")"));
+      throw tlsfix::error(where, "service '" + name + "' and '" + other + "' (" + other_where + ") would share " + what +
+                                     "; rename one");
+    }
+  }
+
+ private:
+  struct entry {
+    std::string name, where;
+  };
+  static constexpr const char* in_directory = "this directory";
+  std::map<std::string, entry> seen_;
+};
+
+}  // namespace
+
 void resolve(topology& t, const std::vector<std::string>& existing) {
   name_policy policy{t.allow_names};
+  service_names unique(existing);
   std::set<std::string> seen(existing.begin(), existing.end());
   for (const auto& s : t.services) {
     check_service_name(s.name, s.where);
-    if (!seen.insert(s.name).second) throw tlsfix::error(s.where, "service '" + s.name + "' is listed twice (or already exists)");
-    for (const auto& n : s.all_names()) policy.check(n, s.where);
+    unique.add(s.name, s.where);
+    seen.insert(s.name);
+    policy.check(s.name, s.where);
+    for (std::size_t j = 0; j < s.names.size(); ++j) policy.check(s.names[j], j < s.names_where.size() ? s.names_where[j] : s.where);
+    for (std::size_t j = 0; j < s.ips.size(); ++j) policy.check(s.ips[j], j < s.ips_where.size() ? s.ips_where[j] : s.where);
     check_can_give(s);
   }
   for (const auto& s : t.services) {

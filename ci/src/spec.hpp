@@ -62,7 +62,10 @@ struct service_spec {
   std::vector<std::string> clients;  // services that are mTLS clients of this one
   std::optional<std::string> p12_password;
   std::optional<account> key_owner, key_group;  // who the key files are for, when not this user
-  std::string where;  // "tls.yaml:12:5" or "--service": where errors point
+  std::string where;  // "tls.yaml:12:5: services[0].name" or "--service NAME": where errors point
+  // Where each of `names` and `ips` was written, when a spec said it ("tls.yaml:13:15:
+  // services[0].names[1]"); a name without one is reported at `where`.
+  std::vector<std::string> names_where, ips_where;
 
   // The name first, then names and ips, without repeats.
   std::vector<std::string> all_names() const;

@@ -181,6 +181,14 @@ TEST_F(CliHostileInputTest, ForceReplacesOnlyWhatTlsfixWrote) {
   auto replaced = tlsfix_verb({"init", dir_.string(), "--service", "b.test.local", "--force"});
   EXPECT_EQ(replaced.exit_status, 0) << replaced;
   EXPECT_TRUE(fs::exists(dir_ / "b.test.local" / "cert.pem"));
+
+  // What a killed `issue` left (its staging, named for a pid above any pid_max) is tlsfix's own:
+  // --force cleans it up instead of calling it foreign.
+  fs::create_directory(dir_ / ".issue.tlsfix-999999999-abcdef");
+  std::ofstream(dir_ / ".issue.tlsfix-999999999-abcdef" / "key.pem") << "-----BEGIN PRIVATE KEY-----\n";
+  auto after_kill = tlsfix_verb({"init", dir_.string(), "--service", "c.test.local", "--force"});
+  EXPECT_EQ(after_kill.exit_status, 0) << after_kill;
+  EXPECT_FALSE(fs::exists(dir_ / ".issue.tlsfix-999999999-abcdef"));
 }
 
 TEST_F(CliHostileInputTest, TrustInstallTakesOnlyANameConstrainedTlsfixRoot) {
@@ -209,6 +217,86 @@ TEST_F(CliHostileInputTest, TrustInstallTakesOnlyANameConstrainedTlsfixRoot) {
   EXPECT_THAT(forced.output, HasSubstr("may vouch for: ANY NAME: this root is not name-constrained"));
   EXPECT_THAT(forced.output, HasSubstr("WARNING: --dangerously-trust-any-root"));
   EXPECT_FALSE(fs::exists(tmp_ / "nssdb"));  // dry runs change nothing
+}
+
+TEST_F(CliHostileInputTest, AllowNameNeverWidensTheRootToTheInternet) {
+  for (const auto& [name, message] : std::vector<std::pair<std::string, std::string>>{
+           {"com", "'com' is a public suffix: a root that may vouch for every name under it can forge real sites"},
+           {"CO.UK", "'CO.UK' is a public suffix"},
+           {"github.io", "'github.io' is a public suffix"},  // the list's private section counts too
+           {"0.0.0.0/0", "'0.0.0.0/0' spans public addresses wider than /24"},
+           {"8.0.0.0/8", "'8.0.0.0/8' spans public addresses wider than /24"},
+           {"::/0", "'::/0' spans public addresses wider than /48"}}) {
+    auto r = tlsfix_verb({"init", dir_.string(), "--service", "a.test.local", "--allow-name", name});
+    EXPECT_EQ(r.exit_status, 1) << name << ": " << r;
+    EXPECT_THAT(r.output, HasSubstr("--allow-name: " + message)) << name;
+    EXPECT_FALSE(fs::exists(dir_)) << name;
+  }
+  ExpectRefusedSpec("wide.yaml", "ca:\n  allow_names: [test.local, com]\nservices:\n  - name: a.test.local\n",
+                    "wide.yaml:2:29: ca.allow_names[1]: 'com' is a public suffix");
+  auto serve = tlsfix_verb({"proxy", "--service", "a.test.local", "--to", "127.0.0.1:9", "--allow-name", "com"});
+  EXPECT_EQ(serve.exit_status, 1) << serve;
+  EXPECT_THAT(serve.output, HasSubstr("'com' is a public suffix"));
+
+  // Positive controls: a domain below a suffix, a name the list does not know (where private
+  // networks live), private, documentation and narrow public ranges, at any width that stays inside.
+  for (const std::string name : {"example.com", "corp", "10.0.0.0/8", "203.0.113.0/24", "8.8.8.0/24", "fd00::/8", "2001:4860:1::/48"}) {
+    fs::remove_all(dir_);
+    auto r = tlsfix_verb({"init", dir_.string(), "--service", "a.test.local", "--allow-name", name});
+    EXPECT_EQ(r.exit_status, 0) << name << ": " << r;
+  }
+  auto constraints = ca::certificate::from_pem(slurp(dir_ / "ca.crt")).name_constraints();
+  ASSERT_TRUE(constraints);
+  EXPECT_THAT(constraints->permitted, ::testing::Contains("IP:2001:4860:1::/48"));
+}
+
+TEST_F(CliHostileInputTest, ServicesMayNotShareANameInAnyCaseOrAnythingDerivedFromIt) {
+  ExpectRefusedSpec("case.yaml", "services:\n  - name: api.test.local\n  - name: API.test.local\n",
+                    "case.yaml:3:5: services[1].name: service 'API.test.local' and 'api.test.local' (");
+  ExpectRefusedSpec("case.yaml", "services:\n  - name: api.test.local\n  - name: API.test.local\n",
+                    "case.yaml:2:5: services[0].name) would share the same name (names are case-insensitive); rename one");
+  ExpectRefusedSpec("env.yaml", "services:\n  - name: api.test.local\n  - name: api-test.local\n",
+                    "env.yaml:2:5: services[0].name) would share the env prefix TLSFIX_API_TEST_LOCAL");
+  ExpectRefusedSpec("k8s.yaml", "services:\n  - name: a-b.test.local\n  - name: a--b.test.local\n",
+                    "would share the Kubernetes Secret a-b-test-local-tls");
+  ExpectRefusedSpec("twice.yaml", "services:\n  - name: a.test.local\n  - name: a.test.local\n",
+                    "services[1].name: service 'a.test.local' is listed twice (also at ");
+
+  ASSERT_EQ(tlsfix_verb({"init", dir_.string(), "--service", "api.test.local", "--keep-ca-key"}).exit_status, 0);
+  auto later = tlsfix_verb({"issue", dir_.string(), "--service", "Api.Test.Local"});
+  EXPECT_EQ(later.exit_status, 1) << later;
+  EXPECT_THAT(later.output, HasSubstr("service 'Api.Test.Local' and 'api.test.local' (this directory) would share the same name"));
+  auto again = tlsfix_verb({"issue", dir_.string(), "--service", "api.test.local"});
+  EXPECT_EQ(again.exit_status, 1) << again;
+  EXPECT_THAT(again.output, HasSubstr("service 'api.test.local' already exists in this directory"));
+  // Positive control: a name that shares nothing is issued.
+  EXPECT_EQ(tlsfix_verb({"issue", dir_.string(), "--service", "web.test.local"}).exit_status, 0);
+}
+
+TEST_F(CliHostileInputTest, MessagesNameTheEntryTheUserWrote) {
+  ExpectRefusedSpec("names.yaml", "services:\n  - name: api.test.local\n    names: [api.test.local, \"bad name!\"]\n",
+                    "names.yaml:3:29: services[0].names[1]: 'bad name!' is not a valid DNS name or IP address");
+  ExpectRefusedSpec("ip.yaml", "services:\n  - name: api.test.local\n    names: [256.1.1.1]\n",
+                    "ip.yaml:3:13: services[0].names[0]: '256.1.1.1' is not a valid IPv4 address: four numbers 0-255");
+  ExpectRefusedSpec("outside.yaml", "services:\n  - name: api.test.local\n    ips: [127.0.0.1, 10.1.2.3]\n",
+                    "outside.yaml:3:22: services[0].ips[1]: '10.1.2.3' is outside the test names the CA may vouch for");
+  // A wildcard over an address is no name at all: the hint is not an --allow-name that would not help.
+  auto wildcard = tlsfix_verb({"init", dir_.string(), "--spec", write("w.yaml", "services:\n  - name: a.test.local\n    names: [\"*.256.1.1.1\"]\n")});
+  EXPECT_EQ(wildcard.exit_status, 1) << wildcard;
+  EXPECT_THAT(wildcard.output, HasSubstr("ends in the all-numeric label '1', which clients read as an IPv4 address"));
+  EXPECT_THAT(wildcard.output, ::testing::Not(HasSubstr("--allow-name")));
+
+  for (const auto& [args, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"init", "", "--service", "a.test.local"}, "DIR: is empty: give a path"},
+           {{"init", dir_.string(), "--spec", ""}, "--spec: is empty: give a path"},
+           {{"verify", "--ca", "", "--name", "a.test.local", "x.pem"}, "--ca: is empty: give a path"},
+           {{"probe", "https://a.test.local/", "--ca", (tmp_ / "ca.crt").string(), "--timeout", "0"},
+            "--timeout: 0 is not a number of seconds above 0"}}) {
+    auto r = tlsfix_verb(args);
+    EXPECT_EQ(r.exit_status, 1) << r;
+    EXPECT_THAT(r.output, HasSubstr(message));
+  }
+  EXPECT_FALSE(fs::exists(dir_));
 }
 
 }  // namespace

@@ -202,7 +202,7 @@ TEST_F(CliInitTest, IssueAddsAServiceOnlyWithAKeptCaKey) {
 
   auto twice = tlsfix_verb({"issue", dir_.string(), "--service", "db.test.local"});
   EXPECT_EQ(twice.exit_status, 1);
-  EXPECT_THAT(twice.output, HasSubstr("service 'db.test.local' is listed twice (or already exists)"));
+  EXPECT_THAT(twice.output, HasSubstr("service 'db.test.local' already exists in this directory"));
 
   auto keyless = tmp_ / "keyless";
   ASSERT_EQ(tlsfix_verb({"init", keyless.string(), "--service", "a.test.local"}).exit_status, 0);

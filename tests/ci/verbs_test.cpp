@@ -91,7 +91,7 @@ TEST_F(CliVerbsTest, MalformedSpecsGiveLineAndColumn) {
            {"client.yaml", "services:\n  - name: a.test.local\n    clients: [ghost.test.local]\n",
             "client.yaml:2:5: services[0].name: client 'ghost.test.local' of 'a.test.local' is not a service"},
            {"outside.yaml", "services:\n  - name: a.test.local\n    names: [www.example.org]\n",
-            "outside.yaml:2:5: services[0].name: 'www.example.org' is outside the test names"},
+            "outside.yaml:3:13: services[0].names[0]: 'www.example.org' is outside the test names"},
        }) {
     auto r = tlsfix_verb({"init", dir_.string(), "--spec", write(file, text)});
     EXPECT_EQ(r.exit_status, 1) << file;
