@@ -185,7 +185,6 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
         record.failure = {.kind = failure_kind::closed, .reason = "before its SSLRequest"};
         record.silent = true;
       } else {
-        ++server->plaintext;
         record.failure = {.kind = failure_kind::plaintext, .reason = "no PostgreSQL SSLRequest"};
       }
       s->stream.next_layer().close(ignored);
@@ -205,7 +204,6 @@ asio::awaitable<void> serve_connection(server_state* server, worker& home, tcp::
     record.failure = {.kind = failure_kind::closed, .reason = peek_error ? peek_error.message() : "before its first byte"};
     record.silent = true;
   } else if (first != tls_handshake_record) {
-    ++server->plaintext;
     record.failure = {.kind = failure_kind::plaintext};
   }
   if (!record.failure.ok()) {

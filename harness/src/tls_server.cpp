@@ -190,9 +190,25 @@ std::shared_ptr<const identity_set> server_state::current_identities() {
 void server_state::record(handshake_record r) {
   {
     std::lock_guard lock(records_mutex);
-    records.push_back(std::move(r));
+    totals.add(r);
+    if (records.size() < options.max_handshake_records) {
+      records.push_back(std::move(r));
+    } else if (!records.empty()) {
+      records[oldest_record] = std::move(r);
+      oldest_record = (oldest_record + 1) % records.size();
+    }
   }
   records_changed.notify_all();
+}
+
+std::vector<handshake_record> server_state::recent_records() const {
+  std::lock_guard lock(records_mutex);
+  std::vector<handshake_record> out;
+  out.reserve(records.size());
+  auto oldest = records.begin() + static_cast<std::ptrdiff_t>(oldest_record);
+  out.insert(out.end(), oldest, records.end());
+  out.insert(out.end(), records.begin(), oldest);
+  return out;
 }
 
 std::uint16_t server_state::port() const noexcept { return acceptor_v4 ? acceptor_v4->local_endpoint().port() : 0; }
@@ -336,17 +352,20 @@ void tls_server::reload(std::vector<ca::issued_cert> identities) {
   impl_->identities = std::move(next);
 }
 
-std::vector<handshake_record> tls_server::handshakes() const {
+std::vector<handshake_record> tls_server::handshakes() const { return impl_->recent_records(); }
+
+handshake_totals tls_server::totals() const {
   std::lock_guard lock(impl_->records_mutex);
-  return impl_->records;
+  return impl_->totals;
 }
 
 bool tls_server::wait_for_handshakes(std::size_t count, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->records_mutex);
-  return impl_->records_changed.wait_for(lock, timeout, [&] { return impl_->records.size() >= count; });
+  return impl_->records_changed.wait_for(lock, timeout, [&] { return impl_->totals.connections >= count; });
 }
 
-std::size_t tls_server::plaintext_attempts() const noexcept { return impl_->plaintext.load(); }
+// std::mutex::lock throws only for misuse (a deadlock it detects), which this cannot be.
+std::size_t tls_server::plaintext_attempts() const noexcept { return totals().failed(failure_kind::plaintext); }
 std::size_t tls_server::open_connections() const noexcept { return impl_->open.load(); }
 
 client_options tls_server::client_config() const {
@@ -373,6 +392,36 @@ std::ostream& operator<<(std::ostream& out, const handshake_record& record) {
   if (!record.alpn.empty()) out << ", ALPN " << record.alpn;
   if (!record.client_subject.empty()) out << ", client '" << record.client_subject << "'";
   return out << ", served serial " << record.served_serial;
+}
+
+std::size_t handshake_totals::failed() const noexcept {
+  std::size_t sum = 0;
+  for (auto n : failed_by_kind) sum += n;
+  return sum;
+}
+
+std::size_t handshake_totals::failed(failure_kind kind) const noexcept {
+  auto index = static_cast<std::size_t>(kind);
+  return index < failed_by_kind.size() ? failed_by_kind[index] : 0;
+}
+
+void handshake_totals::add(const handshake_record& record) noexcept {
+  ++connections;
+  if (record.ok()) ++ok;
+  else if (record.silent) ++silent;
+  else if (auto index = static_cast<std::size_t>(record.failure.kind); index < failed_by_kind.size()) ++failed_by_kind[index];
+}
+
+std::ostream& operator<<(std::ostream& out, const handshake_totals& totals) {
+  out << totals.connections << (totals.connections == 1 ? " connection: " : " connections: ") << totals.ok << " ok, "
+      << totals.silent << " silent, " << totals.failed() << " failed";
+  const char* separator = " (";
+  for (std::size_t i = 1; i < totals.failed_by_kind.size(); ++i)
+    if (totals.failed_by_kind[i] > 0) {
+      out << separator << static_cast<failure_kind>(i) << " " << totals.failed_by_kind[i];
+      separator = ", ";
+    }
+  return out << (*separator == ',' ? ")" : "");
 }
 
 std::ostream& operator<<(std::ostream& out, client_auth mode) {

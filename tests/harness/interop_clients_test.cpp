@@ -225,7 +225,7 @@ TEST_F(OpenSslClientTest, NegotiatesEachTlsVersion) {
   auto server = serve(ca_.issue(kHost));
   for (const auto& [flag, version] : {std::pair{"-tls1_2", "TLSv1.2"}, std::pair{"-tls1_3", "TLSv1.3"}}) {
     SCOPED_TRACE(flag);
-    auto before = server.handshakes().size();
+    auto before = server.totals().connections;
     auto r = s_client(server.port(), kHost, trust_, {flag});
     EXPECT_EQ(r.exit_status, 0) << r;
     EXPECT_THAT(r.output, HasSubstr(std::string("Protocol version: ") + version));

@@ -3,6 +3,13 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
+#include <string>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -332,6 +339,60 @@ TEST_F(TlsServerTest, HandlerExceptionsBecome500) {
   auto response = server.client().get("/");
   EXPECT_EQ(response.result_int(), 500);
   EXPECT_THAT(response.body(), HasSubstr("boom"));
+}
+
+// The server keeps only its last max_handshake_records records (oldest dropped first) and counts
+// every connection in totals(), so that waiting and counting go on working after the ring wraps.
+TEST_F(TlsServerTest, KeepsTheLastRecordsAndCountsThemAll) {
+  auto server = harness::tls_server::start(ca_.issue({.names = {"*.ring.test.local"}}), hello(), {.max_handshake_records = 4});
+  // Ten connections, one at a time (each recorded before the next starts, so that the order is
+  // known): a plaintext one and one that refuses the server's root first, then eight verified
+  // handshakes, each under its own name so that the records tell them apart.
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+    boost::asio::write(socket, boost::asio::buffer(std::string("GET / HTTP/1.1\r\n\r\n")));
+    ASSERT_TRUE(server.wait_for_handshakes(1));
+  }
+  auto distrusting = server.client_config();
+  distrusting.host = "wrong-root.ring.test.local";
+  distrusting.trust = harness::trust{ca::certificate_authority::create().root()};
+  EXPECT_FALSE(harness::test_client(distrusting).handshake().ok());
+  ASSERT_TRUE(server.wait_for_handshakes(2));
+  std::vector<std::string> names;
+  for (int i = 2; i < 10; ++i) {
+    auto options = server.client_config();
+    options.host = names.emplace_back("h" + std::to_string(i) + ".ring.test.local");
+    auto result = harness::test_client(options).handshake();
+    ASSERT_TRUE(result.ok()) << result.message();
+    ASSERT_TRUE(server.wait_for_handshakes(static_cast<std::size_t>(i) + 1));
+  }
+
+  auto records = server.handshakes();
+  ASSERT_EQ(records.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(records[i].sni, names[4 + i]) << "oldest first";
+
+  auto totals = server.totals();
+  EXPECT_EQ(totals.connections, 10u);
+  EXPECT_EQ(totals.ok, 8u);
+  EXPECT_EQ(totals.silent, 0u);
+  EXPECT_EQ(totals.failed(), 2u);
+  EXPECT_EQ(totals.failed(harness::failure_kind::plaintext), 1u) << "dropped from the ring, still counted";
+  EXPECT_EQ(totals.failed(harness::failure_kind::alert), 1u);
+  EXPECT_EQ(server.plaintext_attempts(), 1u);
+  EXPECT_EQ(::testing::PrintToString(totals), "10 connections: 8 ok, 0 silent, 2 failed (plaintext 1, alert 1)");
+
+  EXPECT_TRUE(server.wait_for_handshakes(10, std::chrono::milliseconds(0))) << "ten connections, four records";
+  EXPECT_FALSE(server.wait_for_handshakes(11, std::chrono::milliseconds(50)));
+}
+
+TEST_F(TlsServerTest, KeepsNoRecordsWhenAskedForNone) {
+  auto server = harness::tls_server::start(ca_.issue("service.test.local"), hello(), {.max_handshake_records = 0});
+  ASSERT_TRUE(server.client().handshake().ok());
+  ASSERT_TRUE(server.wait_for_handshakes(1));
+  EXPECT_TRUE(server.handshakes().empty());
+  EXPECT_EQ(server.totals().ok, 1u);
 }
 
 }  // namespace

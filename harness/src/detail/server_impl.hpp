@@ -117,16 +117,22 @@ struct server_state {
   std::mutex identities_mutex;
   std::shared_ptr<const identity_set> identities;
 
+  // Guards records, oldest_record and totals together, so that a reader never sees a record
+  // that the totals do not count yet.
   mutable std::mutex records_mutex;
   mutable std::condition_variable records_changed;
+  // A ring of the last options.max_handshake_records: it grows to that size, then each new
+  // record overwrites the oldest, at oldest_record.
   std::vector<handshake_record> records;
+  std::size_t oldest_record = 0;
+  handshake_totals totals;
 
-  std::atomic<std::size_t> plaintext{0};
   std::atomic<std::size_t> open{0};
   std::atomic<bool> closed{false};
 
   std::shared_ptr<const identity_set> current_identities();
   void record(handshake_record r);
+  std::vector<handshake_record> recent_records() const;  // oldest first
   std::uint16_t port() const noexcept;
   std::uint16_t port_v6() const noexcept;
   // Where `name` is served: [::1] for an IPv6 name when listening there, else 127.0.0.1.

@@ -32,6 +32,7 @@ enum class failure_kind {
   alert,        // the peer ended the handshake with a fatal alert; alert_received says which
   protocol,     // the two sides did not agree (version, cipher, ALPN, server name); see reason
   refused,      // the server was at server_options.max_connections (servers)
+  // refused stays last: handshake_totals::kind_count counts the kinds up to it.
 };
 
 struct tls_failure {

@@ -6,7 +6,8 @@
 // server has its own SSL_CTX (no shared tickets or session caches), refuses TLS below 1.2,
 // renegotiation and 0-RTT, picks its certificate by SNI (an unknown name gets the
 // unrecognized_name alert, never another service's certificate, unless answer_any_name asks for
-// the first identity instead), and records every connection.
+// the first identity instead), and records every connection: the last
+// server_options::max_handshake_records of them in full, and all of them in totals().
 //
 //   auto ca = tlsfix::ca::certificate_authority::create();
 //   auto server = tlsfix::harness::tls_server::start(ca.issue("service.test.local"),
@@ -80,6 +81,12 @@ struct server_options {
   std::chrono::milliseconds handshake_timeout = std::chrono::seconds(5);
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(30);
   std::size_t max_connections = 4096;
+  // How many records handshakes() keeps, the most recent; the oldest is dropped for each new one
+  // beyond this. Bounded so that a server that runs for hours (`tlsfix serve`, a shared impostor
+  // catalog) does not grow with every connection: a record holds about 500 bytes. totals()
+  // and wait_for_handshakes() count every connection whatever this is. A test that inspects more
+  // records than this at once raises it; std::numeric_limits<std::size_t>::max() keeps them all.
+  std::size_t max_handshake_records = 1024;
   // Serve the first identity to a client that asks (by SNI) for a name no identity has, instead of
   // refusing it with unrecognized_name: the client's own name check is then what must fail, which
   // is how a wrong-host test by name works.
@@ -118,9 +125,16 @@ class tls_server {
   void reload(ca::issued_cert identity);
   void reload(std::vector<ca::issued_cert> identities);
 
+  // The most recent records (at most server_options::max_handshake_records), oldest first. Once
+  // older ones have been dropped, its size() no longer counts connections: totals() does.
   std::vector<handshake_record> handshakes() const;
-  // Waits until at least `count` connections have been recorded; false on timeout.
+  // Every connection since start(), by outcome; nothing is ever dropped from these.
+  handshake_totals totals() const;
+  // Waits until at least `count` connections have been recorded since start(), i.e. until
+  // totals().connections >= count: a count that only grows, so waiting for "one more than
+  // before" works after old records are dropped. False on timeout.
   bool wait_for_handshakes(std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+  // totals().failed(failure_kind::plaintext)
   std::size_t plaintext_attempts() const noexcept;
   std::size_t open_connections() const noexcept;
 
