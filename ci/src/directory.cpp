@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE
 #include <sys/file.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,148 +42,59 @@ json file_record(const ca::file_entry& f) {
   return out;
 }
 
-// change_directory's staging inside the directory, and what it holds besides the new files.
-constexpr const char* change_staging = "issue";
-constexpr const char* staged_top = ".top";        // the top files, manifest.json among them
-constexpr const char* staged_plan = ".plan.json";  // the manifest to be, which stays for recovery
-
 [[noreturn]] void fail(const fs::path& path, const std::string& what, int err) {
   throw tlsfix::error(path.string(), what + ": " + std::strerror(err));
 }
 
-// Holds a directory for one run that changes it: flock on the directory itself, released when the
-// process ends, killed or not. Where the filesystem has no locks, runs go unguarded; the pid in a
-// staging's name still keeps each run off a live one's staging.
-class directory_hold {
- public:
-  explicit directory_hold(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-    if (fd_ < 0) return;
-    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
-    }
+// Removes `name` in the directory open as `parent`, depth first, without following any link.
+void remove_at(int parent, const std::string& name) noexcept {
+  struct stat info {};
+  if (::fstatat(parent, name.c_str(), &info, AT_SYMLINK_NOFOLLOW) != 0) return;
+  if (!S_ISDIR(info.st_mode)) {
+    ::unlinkat(parent, name.c_str(), 0);
+    return;
   }
-  ~directory_hold() {
-    if (fd_ >= 0) ::close(fd_);
+  int fd = ::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    // Swapped for a link (or a file) since fstatat: that goes, and nothing behind it.
+    if (errno == ELOOP || errno == ENOTDIR) ::unlinkat(parent, name.c_str(), 0);
+    return;
   }
-  directory_hold(const directory_hold&) = delete;
-  directory_hold& operator=(const directory_hold&) = delete;
-
- private:
-  int fd_;
-};
-
-void sync_directory(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail(dir, "cannot open the directory", errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) fail(dir, "cannot flush the directory", err);
-}
-
-// Renames `from` to `to`, a file or a directory, unless `to` exists: atomically where the
-// filesystem has RENAME_NOREPLACE, else checked just before.
-void move_to_new_name(const fs::path& from, const fs::path& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
-  int err = errno;
-  if (err == EINVAL) {
-    std::error_code ec;
-    if (fs::symlink_status(to, ec).type() != fs::file_type::not_found) err = EEXIST;
-    else if (::rename(from.c_str(), to.c_str()) == 0) return;
-    else err = errno;
+  DIR* listing = ::fdopendir(fd);  // owns fd from here on
+  if (listing == nullptr) {
+    ::close(fd);
+    return;
   }
-  if (err == EEXIST || err == ENOTEMPTY) throw tlsfix::error(to.string(), "appeared while tlsfix was writing it, and was left alone");
-  fail(to, "cannot move into place", err);
+  std::vector<std::string> names;
+  while (const dirent* entry = ::readdir(listing))
+    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+  for (const auto& n : names) remove_at(fd, n);
+  ::closedir(listing);
+  ::unlinkat(parent, name.c_str(), AT_REMOVEDIR);
 }
 
-// The files a manifest lists (path -> SHA-256, empty for the manifest itself), and the directories
-// they are in.
-std::map<std::string, std::string> listed_files(const json& manifest) {
-  std::map<std::string, std::string> out;
-  if (manifest.contains("files") && manifest["files"].is_array())
-    for (const auto& f : manifest["files"])
-      if (f.is_object() && f.contains("path") && f["path"].is_string()) out[f["path"].get<std::string>()] = f.value("sha256", "");
-  return out;
-}
-std::set<std::string> listed_directories(const json& manifest) {
-  std::set<std::string> out;
-  for (const auto& [path, sha] : listed_files(manifest))
-    for (fs::path p = fs::path(path).parent_path(); !p.empty(); p = p.parent_path()) out.insert(p.string());
-  return out;
+bool sha256_text(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-// What putting `paths` (new files, relative) into a directory moves there, each to a name that must
-// be new: the top directory a file is in, whole (a service's), unless `listed` (the manifest's
-// directories) has it already (kubernetes/): then the file alone.
-std::vector<fs::path> moves_for(const std::vector<fs::path>& paths, const std::set<std::string>& listed) {
-  std::vector<fs::path> out;
-  for (const auto& p : paths) {
-    fs::path top = *p.begin();
-    fs::path move = p == top || listed.count(top.string()) ? p : top;
-    if (std::find(out.begin(), out.end(), move) == out.end()) out.push_back(move);
+// The fields of a manifest's services that tlsfix reads back (issue, env, let_key_owners_through),
+// each of the type it needs, so that a damaged one is named instead of failing somewhere inside.
+void check_services(const json& services, const fs::path& file) {
+  auto refuse = [&](const std::string& field, const std::string& what) { throw tlsfix::error(file.string(), field + ": " + what); };
+  for (std::size_t i = 0; i < services.size(); ++i) {
+    const json& s = services[i];
+    std::string at = "services[" + std::to_string(i) + "]";
+    if (!s.is_object()) refuse(at, std::string("must be an object, not ") + s.type_name());
+    if (!s.contains("name") || !s["name"].is_string()) refuse(at + ".name", "must be a string");
+    if (s.contains("usage") && !s["usage"].is_string()) refuse(at + ".usage", "must be a string");
+    if (s.contains("clients") && !s["clients"].is_array()) refuse(at + ".clients", "must be an array of names");
+    if (s.contains("files") && !s["files"].is_object()) refuse(at + ".files", "must be an object of paths");
+    if (!s.contains("key_access")) continue;
+    if (!s["key_access"].is_object()) refuse(at + ".key_access", "must be an object");
+    for (const char* id : {"uid", "gid"})
+      if (s["key_access"].contains(id) && !s["key_access"][id].is_number_unsigned())
+        refuse(at + ".key_access." + id, "must be a number (a user or group id)");
   }
-  return out;
-}
-
-// Whether `dir / moved` is exactly what a run planned to put there: every file in it a regular file
-// the plan lists (path -> SHA-256) with that content, every directory one that planned files are in.
-bool as_planned(const fs::path& dir, const fs::path& moved, const std::map<std::string, std::string>& planned) {
-  std::set<std::string> planned_dirs;
-  for (const auto& [path, sha] : planned)
-    for (fs::path p = fs::path(path).parent_path(); !p.empty(); p = p.parent_path()) planned_dirs.insert(p.string());
-  auto matches = [&](const fs::path& file) {
-    auto found = planned.find(file.lexically_relative(dir).string());
-    if (found == planned.end() || found->second.empty()) return false;
-    try {
-      return sha256_hex(ca::read_file(file)) == found->second;
-    } catch (const tlsfix::error&) {
-      return false;
-    }
-  };
-  std::error_code ec;
-  fs::path target = dir / moved;
-  auto type = fs::symlink_status(target, ec).type();
-  if (type == fs::file_type::regular) return matches(target);
-  if (type != fs::file_type::directory || !planned_dirs.count(moved.string())) return false;
-  for (auto it = fs::recursive_directory_iterator(target, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    auto kind = it->symlink_status(ec).type();
-    if (kind == fs::file_type::directory && planned_dirs.count(it->path().lexically_relative(dir).string())) continue;
-    if (kind != fs::file_type::regular || !matches(it->path())) return false;
-  }
-  return !ec;
-}
-
-// Takes back what a run that did not get its manifest in place moved into `dir`: by its plan (the
-// manifest it was about to install), each name the current manifest does not list, when it is
-// exactly as planned; anything else there is left alone.
-void undo_moves(const fs::path& dir, const json& plan, const json& current) {
-  auto planned = listed_files(plan);
-  auto now = listed_files(current);
-  std::vector<fs::path> added;
-  for (const auto& [path, sha] : planned)
-    if (!now.count(path)) added.push_back(path);
-  for (const auto& moved : moves_for(added, listed_directories(current))) {
-    std::error_code ec;
-    if (as_planned(dir, moved, planned)) fs::remove_all(dir / moved, ec);
-  }
-}
-
-// Step 5 of change_directory: the top files besides the manifest, over the old ones.
-void install_top(const fs::path& dir, const fs::path& staging) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(staging / staged_top, ec)) {
-    auto name = entry.path().filename();
-    if (name == manifest_name) continue;
-    if (::rename(entry.path().c_str(), (dir / name).c_str()) != 0) fail(dir / name, "cannot replace", errno);
-  }
-  sync_directory(dir);
-}
-
-// ".NAME.tmp-" and 12 hex digits: the name ca::write_file gives a file before it has its own (see
-// write_beside in ca/src/files.cpp).
-bool temporary_name(const std::string& name) {
-  auto at = name.rfind(".tmp-");
-  return name.size() > 1 && name[0] == '.' && at != std::string::npos && at > 1 && name.size() == at + 5 + 12 &&
-         name.find_first_not_of("0123456789abcdef", at + 5) == std::string::npos;
 }
 
 }  // namespace
@@ -205,6 +118,9 @@ tlsfix_dir tlsfix_dir::open(const fs::path& dir) {
   if (!manifest.is_object() || manifest.value("tool", "") != "tlsfix" || !manifest.contains("services") ||
       !manifest["services"].is_array())
     throw tlsfix::error(manifest_file.string(), "not a tlsfix manifest (no \"tool\": \"tlsfix\" or no services)");
+  // Everything downstream (issue, init --force, render_top) takes these as checked.
+  check_services(manifest["services"], manifest_file);
+  listed_files(path, manifest, manifest_file);
   auto root = ca::certificate::from_pem(ca::read_file(path / "ca.crt"), (path / "ca.crt").string());
   return tlsfix_dir(path, std::move(manifest), std::move(root));
 }
@@ -283,9 +199,9 @@ std::vector<ca::file_entry> render_top(const fs::path& dir, const ca::certificat
                                        const std::vector<std::string>& allow_names, const json& services,
                                        const std::vector<ca::file_entry>& files, const json& previous_files) {
   auto vars = environment(harness::trust{root}, dir, services);
-  std::vector<ca::file_entry> top{{"env", format_env(vars, env_format::shell), ca::file_mode::public_read},
-                                  {"github.env", format_env(vars, env_format::github), ca::file_mode::public_read},
-                                  {"hosts", hosts_lines(services), ca::file_mode::public_read}};
+  std::vector<ca::file_entry> top{{top_files[0], format_env(vars, env_format::shell), ca::file_mode::public_read},
+                                  {top_files[1], format_env(vars, env_format::github), ca::file_mode::public_read},
+                                  {top_files[2], hosts_lines(services), ca::file_mode::public_read}};
   std::map<std::string, json> listed;
   if (previous_files.is_array())
     for (const auto& f : previous_files) listed[f.at("path").get<std::string>()] = f;
@@ -374,96 +290,124 @@ std::vector<fs::path> dead_stagings(const fs::path& parent, const std::string& n
   return out;
 }
 
-void finish_interrupted_changes(const fs::path& dir) {
-  for (const auto& staging : dead_stagings(dir, change_staging)) {
-    std::error_code ec;
-    if (fs::is_regular_file(staging / staged_plan, ec)) {
-      std::string plan, now;
-      try {
-        plan = ca::read_file(staging / staged_plan);
-        now = ca::read_file(dir / manifest_name);
-      } catch (const tlsfix::error&) {
-      }
-      if (!plan.empty() && plan == now) {
-        install_top(dir, staging);  // its manifest is in place: the run is finished but for these
-      } else if (!plan.empty()) {
-        json planned = json::parse(plan, nullptr, false), current = json::parse(now, nullptr, false);
-        if (!planned.is_discarded() && !current.is_discarded()) undo_moves(dir, planned, current);
-      }
+directory_hold::directory_hold(const fs::path& dir) {
+  for (;;) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
     }
-    fs::remove_all(staging, ec);
-  }
-  // Temporary files that runs of tlsfix from before this staging left in place.
-  json manifest = json::object();
-  try {
-    manifest = json::parse(ca::read_file(dir / manifest_name), nullptr, false);
-  } catch (const tlsfix::error&) {
-  }
-  auto dirs = listed_directories(manifest.is_discarded() ? json::object() : manifest);
-  dirs.insert("");
-  for (const auto& sub : dirs) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir / sub, ec))
-      if (temporary_name(entry.path().filename().string()) && entry.symlink_status(ec).type() == fs::file_type::regular)
-        fs::remove(entry.path(), ec);
+    // `init --force` renames a new directory over the one it holds: a run that waited for that
+    // one holds a directory that is gone, and takes the one now at the name instead.
+    struct stat held {}, now {};
+    if (::fstat(fd_, &held) != 0 || ::stat(dir.c_str(), &now) != 0 || (held.st_dev == now.st_dev && held.st_ino == now.st_ino))
+      return;
+    ::close(fd_);
   }
 }
 
-void change_directory(const fs::path& where, const std::function<directory_change(const tlsfix_dir&)>& make) {
-  fs::path path = tlsfix_dir::open(where).path();  // errors name the directory or the file at fault
-  directory_hold hold(path);
-  finish_interrupted_changes(path);
-  auto dir = tlsfix_dir::open(where);
-  auto change = make(dir);
+directory_hold::~directory_hold() {
+  if (fd_ >= 0) ::close(fd_);
+}
 
-  std::vector<fs::path> added;
-  for (const auto& f : change.files) added.push_back(f.path);
-  auto moves = moves_for(added, listed_directories(dir.manifest()));
-  auto listed = listed_files(dir.manifest());
-  for (const auto& moved : moves) {
-    std::error_code ec;
-    if (fs::symlink_status(path / moved, ec).type() == fs::file_type::not_found) continue;
-    if (listed.count(moved.string())) throw tlsfix::error((path / moved).string(), "already exists: manifest.json lists it");
-    throw tlsfix::error((path / moved).string(), "exists, and manifest.json does not list it: tlsfix removes only what an "
-                                                 "interrupted run of its own left, unchanged. Move it away, or issue another name");
+directory_fd::directory_fd(const fs::path& dir, const fs::path& rel) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+  for (const auto& part : rel) {
+    if (fd_ < 0) return;
+    int next = ::openat(fd_, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int err = errno;
+    ::close(fd_);
+    fd_ = next;
+    errno = err;
   }
-  auto manifest = std::find_if(change.top.begin(), change.top.end(), [](const ca::file_entry& f) { return f.path == manifest_name; });
-  if (manifest == change.top.end()) throw tlsfix::error(path.string(), "internal: a change without a manifest");
-  json plan = json::parse(manifest->contents);
+}
 
-  fs::path staging = make_staging(path, change_staging);
+directory_fd::~directory_fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void remove_inside(const fs::path& dir, const fs::path& rel) noexcept {
   try {
-    write_under(staging, change.files);
-    write_under(staging / staged_top, change.top);
-    ca::write_file(staging / staged_plan, manifest->contents, ca::file_mode::public_read);
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(staging, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-      if (it->symlink_status(ec).type() == fs::file_type::directory) sync_directory(it->path());
-    sync_directory(staging);
-
-    std::set<fs::path> touched{path};
-    for (const auto& moved : moves) {
-      if (moved.has_parent_path()) {
-        ca::create_private_directory(path / moved.parent_path());
-        touched.insert(path / moved.parent_path());
-      }
-      move_to_new_name(staging / moved, path / moved);
-    }
-    for (const auto& d : touched) sync_directory(d);
-    let_key_owners_through(path, change.services);
-    // The moment of the change: a reader, or a run after a kill, sees the old manifest or this one.
-    if (::rename((staging / staged_top / manifest_name).c_str(), (path / manifest_name).c_str()) != 0)
-      fail(path / manifest_name, "cannot replace", errno);
-  } catch (...) {
-    undo_moves(path, plan, dir.manifest());
-    std::error_code ec;
-    fs::remove_all(staging, ec);
-    throw;
+    if (!rel.has_filename()) return;
+    directory_fd parent(dir, rel.parent_path());
+    if (parent.fd() >= 0) remove_at(parent.fd(), rel.filename().string());
+  } catch (...) {  // std::bad_alloc from a path: what cannot be removed stays
   }
-  // From here on a failure leaves the staging for the next run to finish.
-  install_top(path, staging);
+}
+
+void remove_tree(const fs::path& path) noexcept {
+  try {
+    remove_inside(path.parent_path(), path.filename());
+  } catch (...) {
+  }
+}
+
+void sync_directory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail(dir, "cannot open the directory", errno);
+  int rc = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) fail(dir, "cannot flush the directory", err);
+}
+
+void sync_tree(const fs::path& dir) {
   std::error_code ec;
-  fs::remove_all(staging, ec);
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    if (it->symlink_status(ec).type() == fs::file_type::directory) sync_directory(it->path());
+  if (ec) fail(dir, "cannot list the directory", ec.value());
+  sync_directory(dir);
+}
+
+fs::path inside_directory(const fs::path& dir, const json& value, const fs::path& file, const std::string& field) {
+  auto refuse = [&](const std::string& what) -> void { throw tlsfix::error(file.string(), field + ": " + what); };
+  if (!value.is_string()) refuse(std::string("must be a string (a path inside ") + dir.string() + "), not " + value.type_name());
+  const auto& text = value.get_ref<const std::string&>();
+  std::string shown = "'" + text + "'";
+  if (text.empty()) refuse("is empty: a path inside " + dir.string() + " was expected");
+  if (text.find('\0') != std::string::npos) refuse("holds a NUL character");
+  fs::path rel(text);
+  if (rel.is_absolute() || rel.has_root_path())
+    refuse(shown + " is an absolute path: tlsfix reads and removes only paths inside " + dir.string());
+  for (const auto& part : rel)
+    if (part == ".." || part == "." || part.empty())
+      refuse(shown + " has a \"" + part.string() + "\" in it: tlsfix reads and removes only paths inside " + dir.string());
+  if (rel.lexically_normal() != rel) refuse(shown + " is not a plain path (doubled or trailing '/')");
+  // The directories on the way must be real ones: a link among them would take the path out.
+  fs::path at = dir;
+  for (auto part = rel.begin(); std::next(part) != rel.end(); ++part) {
+    at /= *part;
+    struct stat info {};
+    if (::lstat(at.c_str(), &info) != 0) break;  // what does not exist leads nowhere
+    if (S_ISLNK(info.st_mode)) refuse(shown + " goes through the link " + at.string() + ": tlsfix never follows one in " + dir.string());
+    if (!S_ISDIR(info.st_mode)) break;
+  }
+  return rel;
+}
+
+std::map<std::string, std::string> listed_files(const fs::path& dir, const json& manifest, const fs::path& file) {
+  auto refuse = [&](const std::string& field, const std::string& what) -> void { throw tlsfix::error(file.string(), field + ": " + what); };
+  std::map<std::string, std::string> out;
+  if (!manifest.is_object()) refuse("(the whole file)", std::string("must be a JSON object, a tlsfix manifest, not ") + manifest.type_name());
+  auto files = manifest.find("files");
+  if (files == manifest.end()) return out;
+  if (!files->is_array()) refuse("files", std::string("must be an array of {\"path\", \"sha256\"}, not ") + files->type_name());
+  for (std::size_t i = 0; i < files->size(); ++i) {
+    const json& f = (*files)[i];
+    std::string at = "files[" + std::to_string(i) + "]";
+    if (!f.is_object()) refuse(at, std::string("must be an object with a path and a sha256, not ") + f.type_name());
+    if (!f.contains("path")) refuse(at + ".path", "missing");
+    std::string path = inside_directory(dir, f["path"], file, at + ".path").string();
+    std::string sha;
+    if (f.contains("sha256")) {
+      if (!f["sha256"].is_string() || !sha256_text(f["sha256"].get<std::string>()))
+        refuse(at + ".sha256", "must be a SHA-256 in 64 lowercase hex digits");
+      sha = f["sha256"].get<std::string>();
+    } else if (path != manifest_name) {
+      // Without it a listed file would count as tlsfix's whatever it holds (init --force removes those).
+      refuse(at + ".sha256", "missing: only " + std::string(manifest_name) + " is listed without one");
+    }
+    out[path] = sha;
+  }
+  return out;
 }
 
 }  // namespace tlsfix::cli

@@ -10,7 +10,7 @@
 //     <service>/                 cert.pem key.pem fullchain.pem service.pem [service.p12]; with
 //                                key_owner/key_group the key files and the directory are theirs
 //     .issue.tlsfix-PID-XXXXXX/  0700, only while `issue` runs (or after it was killed, until the
-//                                next one): its staging, see change_directory
+//                                next one): its staging, see change_directory (directory_change.hpp)
 //
 //   auto dir = tlsfix_dir::open("tls");                  // errors name the file at fault
 //   auto ca = dir.load_ca();                             // needs ca.key
@@ -18,7 +18,7 @@
 #pragma once
 
 #include <filesystem>
-#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -33,6 +33,9 @@
 namespace tlsfix::cli {
 
 inline constexpr const char* manifest_name = "manifest.json";
+// The files at the top that render_top writes besides the manifest, and all that a change installs
+// there from its staging.
+inline constexpr const char* top_files[] = {"env", "github.env", "hosts"};
 
 class tlsfix_dir {
  public:
@@ -92,35 +95,58 @@ std::filesystem::path absolute_dir(const std::filesystem::path& dir);
 std::filesystem::path make_staging(const std::filesystem::path& parent, const std::string& name);
 std::vector<std::filesystem::path> dead_stagings(const std::filesystem::path& parent, const std::string& name);
 
-// What a change to an existing directory (`issue`) adds: `files` are new (paths relative to the
-// directory: a new service's directory, its Secret in kubernetes/), `top` replaces the files at the
-// top (render_top's: manifest.json among them), `services` is every service afterwards.
-struct directory_change {
-  std::vector<ca::file_entry> files;
-  std::vector<ca::file_entry> top;
-  nlohmann::json services;
+// Holds a directory for one run that changes (`issue`) or replaces (`init --force`) it: flock on
+// the directory itself, released when the process ends, killed or not. A directory replaced while
+// a run waited is not the one it holds: the hold then takes the new one. Where the filesystem has
+// no locks, runs go unguarded; the pid in a staging's name still keeps each run off a live one's.
+class directory_hold {
+ public:
+  explicit directory_hold(const std::filesystem::path& dir);
+  ~directory_hold();
+  directory_hold(const directory_hold&) = delete;
+  directory_hold& operator=(const directory_hold&) = delete;
+
+ private:
+  int fd_ = -1;
 };
 
-// Changes the tlsfix directory `dir` so that a reader, or a run killed at any moment, sees it as it
-// was or as it becomes, never a mix:
-//   1. takes the directory (flock; a second `issue` waits), and finishes what a dead run left
-//      (finish_interrupted_changes); opens it and asks `make` for the change;
-//   2. writes everything into a staging directory inside it (make_staging(dir, "issue")): `files`,
-//      `top` under .top/, and .plan.json, the manifest to be; each file fsynced, then the directories;
-//   3. moves each new directory into place whole (a service's), and each new file of a directory
-//      the manifest already lists files in (kubernetes/) on its own, never over anything: a name
-//      that exists already, and that the manifest does not list, is refused, naming it;
-//   4. renames the new manifest.json over the old one: the change has happened;
-//   5. renames the other top files over theirs (env, github.env, hosts) and removes the staging.
-// Any failure before 4 undoes 3; `make` throwing changes nothing.
-void change_directory(const std::filesystem::path& dir, const std::function<directory_change(const tlsfix_dir&)>& make);
+// A directory open for the *at() calls, reached from `dir` through `rel` with O_NOFOLLOW at every
+// step, so that a link put on the way, even while tlsfix works, is never followed out of `dir`.
+// fd() is -1 (errno set: ELOOP or ENOTDIR for a link) when it cannot be opened so.
+class directory_fd {
+ public:
+  explicit directory_fd(const std::filesystem::path& dir, const std::filesystem::path& rel = {});
+  ~directory_fd();
+  directory_fd(const directory_fd&) = delete;
+  directory_fd& operator=(const directory_fd&) = delete;
+  int fd() const noexcept { return fd_; }
 
-// What a dead run of change_directory left in `dir`: with its manifest in place, it is finished
-// (step 5); without, whatever it moved in is removed, but only what is exactly as its plan
-// recorded (same paths, same SHA-256): what has been changed or added to since is the user's now,
-// and stays, for the next run to refuse by name. The staging goes either way, and any temporary
-// file (".NAME.tmp-" and 12 hex digits, ca::write_file's) left in the directories tlsfix keeps.
-// The caller holds the directory (change_directory does).
-void finish_interrupted_changes(const std::filesystem::path& dir);
+ private:
+  int fd_ = -1;
+};
+
+// Removes `rel` under `dir` and all it holds without following a link: a link goes, never its
+// target, and a directory swapped for a link meanwhile is not entered. Never throws; what cannot
+// be removed stays.
+void remove_inside(const std::filesystem::path& dir, const std::filesystem::path& rel) noexcept;
+// The same for a path of its own (a staging).
+void remove_tree(const std::filesystem::path& path) noexcept;
+
+// fsync of a directory (its entries), and of every directory under `dir` and then `dir` itself:
+// a rename or a link is on disk only once the directory holding it is.
+void sync_directory(const std::filesystem::path& dir);
+void sync_tree(const std::filesystem::path& dir);
+
+// A path read back from disk (a manifest's or a staging's plan's file list), which may have been
+// written by someone else: accepted only as a relative, lexically normal path with no "." or ".."
+// and no link among the directories on its way inside `dir`. Throws naming `file` and `field`.
+std::filesystem::path inside_directory(const std::filesystem::path& dir, const nlohmann::json& value,
+                                       const std::filesystem::path& file, const std::string& field);
+
+// The files the manifest (or plan) `file` lists for `dir`: path -> SHA-256, "" only for
+// manifest.json itself, which cannot hold its own. Every path through inside_directory; a field of
+// the wrong type or a missing SHA-256 is an error naming `file` and the field.
+std::map<std::string, std::string> listed_files(const std::filesystem::path& dir, const nlohmann::json& manifest,
+                                                const std::filesystem::path& file);
 
 }  // namespace tlsfix::cli

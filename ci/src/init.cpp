@@ -5,9 +5,10 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
-#include "directory.hpp"
+#include "directory_change.hpp"
 #include "durations.hpp"
 #include "issuing.hpp"
 #include "outputs.hpp"
@@ -27,13 +28,10 @@ namespace {
 // needs, and anything that is not a regular file. --force deletes the directory whole, so
 // anything here would be lost.
 std::vector<std::string> not_written_by_tlsfix(const fs::path& dir, const json& manifest) {
-  std::map<std::string, std::string> listed;  // path -> sha256; empty for the manifest itself
+  auto listed = listed_files(dir, manifest, dir / manifest_name);  // path -> sha256; empty for the manifest itself
   std::set<std::string> dirs;
-  for (const auto& f : manifest.value("files", json::array())) {
-    std::string path = f.value("path", "");
-    listed[path] = f.value("sha256", "");
-    for (fs::path p = fs::path(path).parent_path(); !p.empty(); p = p.parent_path()) dirs.insert(p.string());
-  }
+  for (const auto& entry : listed)
+    for (fs::path p = fs::path(entry.first).parent_path(); !p.empty(); p = p.parent_path()) dirs.insert(p.string());
   std::vector<std::string> out;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -61,7 +59,10 @@ std::vector<std::string> not_written_by_tlsfix(const fs::path& dir, const json& 
   return out;
 }
 
-// Refuses to replace anything but an earlier tlsfix directory, and that only with --force.
+// Refuses to replace anything but an earlier tlsfix directory, and that only with --force. What a
+// killed `issue` left in it is finished or undone first, so that the check sees only what tlsfix
+// wrote; but only once the manifest is known to be tlsfix's, so that nothing in another program's
+// directory is touched. The caller holds the directory.
 bool check_target(const fs::path& dir, const std::string& shown, bool force) {
   std::error_code ec;
   auto status = fs::symlink_status(dir, ec);
@@ -72,7 +73,9 @@ bool check_target(const fs::path& dir, const std::string& shown, bool force) {
   if (!fs::exists(dir / manifest_name))
     throw tlsfix::error(shown, "exists and holds no " + std::string(manifest_name) +
                                    "; --force replaces only a directory made by tlsfix");
-  auto earlier = tlsfix_dir::open(dir);  // throws unless the manifest really is ours
+  tlsfix_dir::open(dir);  // throws unless the manifest really is ours
+  finish_interrupted_changes(dir);
+  auto earlier = tlsfix_dir::open(dir);
   if (auto foreign = not_written_by_tlsfix(dir, earlier.manifest()); !foreign.empty()) {
     std::string list;
     for (std::size_t i = 0; i < foreign.size() && i < 10; ++i) list += (i ? ", " : "") + foreign[i];
@@ -92,7 +95,7 @@ void clean_stale_staging(const fs::path& dir) {
   std::error_code ec;
   for (const auto& staging : dead_stagings(dir.parent_path(), dir.filename().string())) {
     if (staging.string().ends_with(".old") && !fs::exists(fs::symlink_status(dir, ec))) fs::rename(staging, dir, ec);
-    else fs::remove_all(staging, ec);
+    else remove_tree(staging);
   }
 }
 
@@ -105,6 +108,7 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
   try {
     write_under(staging, files);
     let_key_owners_through(staging, services);
+    sync_tree(staging);  // all of it on disk before its name can be DIR
     if (replace) fs::rename(dir, old);
     try {
       fs::rename(staging, dir);
@@ -112,14 +116,15 @@ void install_directory(const fs::path& dir, const std::vector<ca::file_entry>& f
       if (replace) fs::rename(old, dir);
       throw;
     }
+    sync_directory(dir.parent_path());
   } catch (const fs::filesystem_error& e) {
-    fs::remove_all(staging);
+    remove_tree(staging);
     throw tlsfix::error(dir.string(), "cannot install the new directory: " + e.code().message());
   } catch (...) {
-    fs::remove_all(staging);
+    remove_tree(staging);
     throw;
   }
-  if (replace) fs::remove_all(old);
+  if (replace) remove_tree(old);
 }
 
 }  // namespace
@@ -147,8 +152,11 @@ verb_result init(const init_options& o) {
   resolve(t);
   fs::path dir = absolute_dir(o.dir);
   clean_stale_staging(dir);
-  // A killed `issue` is finished or undone first, so that --force sees only what tlsfix wrote.
-  if (fs::is_regular_file(dir / "manifest.json")) finish_interrupted_changes(dir);
+  // Held from the check to the rename, so that an `issue` cannot change DIR in between, nor one
+  // that waited change the directory this run took away.
+  std::optional<directory_hold> hold;
+  std::error_code ec;
+  if (fs::symlink_status(dir, ec).type() == fs::file_type::directory) hold.emplace(dir);
   bool replace = check_target(dir, o.dir, o.force);
 
   auto authority = ca::certificate_authority::create(

@@ -1,7 +1,7 @@
 // `tlsfix issue DIR`: more services in a directory whose CA key was kept (`init --keep-ca-key`).
 #include <algorithm>
 
-#include "directory.hpp"
+#include "directory_change.hpp"
 #include "durations.hpp"
 #include "issuing.hpp"
 #include "spec.hpp"

@@ -6,14 +6,18 @@
 
 #include <tlsfix/ca.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli_support.hpp"
@@ -25,6 +29,7 @@ using namespace tlsfix;
 using namespace tlsfix::cli_test;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 // Every verb's --help ends with a runnable example.
@@ -330,6 +335,294 @@ TEST(CliBinaryTest, IssueFinishesARunKilledAfterItsManifestAndRemovesOrphanedTem
   EXPECT_EQ(slurp(dir / "hosts"), new_hosts);
   EXPECT_FALSE(fs::exists(staging));
   EXPECT_THAT(unaccounted(dir, read_json(dir / "manifest.json")), ::testing::IsEmpty());
+}
+
+}  // namespace
+
+namespace {
+
+// What a dead run left is read back as hostile: DIR may be writable by someone less trusted than
+// the user running tlsfix (root, often). A staging named for a pid above any pid_max is a dead
+// run's; what it, or the manifest, names outside DIR or through a link is never removed.
+constexpr const char* dead_staging = ".issue.tlsfix-4194304-aaaaaa";
+
+struct outside_file {
+  fs::path path;
+  std::string text = "not tlsfix's";
+  explicit outside_file(const fs::path& dir) : path(dir / "file") {
+    fs::create_directories(dir);
+    std::ofstream(path) << text;
+  }
+  std::string sha256() const { return cli::sha256_hex(text); }
+  bool intact() const { return fs::is_regular_file(fs::symlink_status(path)) && slurp(path) == text; }
+};
+
+void write_json(const fs::path& path, const nlohmann::json& value) { std::ofstream(path) << value.dump(2); }
+
+TEST(CliBinaryTest, ADeadRunsPlanThatNamesAPathOutsideTheDirectoryRemovesNothingThere) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  ASSERT_EQ(tlsfix_cli({"init", dir.string(), "--service", "api.test.local", "--keep-ca-key"}).exit_status, 0);
+  outside_file outside(tmp / "outside");
+  auto manifest = read_json(dir / "manifest.json");
+  for (const auto& [path, why] : std::vector<std::pair<std::string, std::string>>{
+           {"kubernetes/../../outside/file", "has a \"..\" in it"},
+           {"../outside/file", "has a \"..\" in it"},
+           {outside.path.string(), "is an absolute path"}}) {
+    auto staging = dir / dead_staging;
+    fs::create_directories(staging);
+    auto plan = manifest;
+    plan["files"].push_back({{"path", path}, {"sha256", outside.sha256()}});
+    write_json(staging / ".plan.json", plan);
+    auto r = tlsfix_cli({"issue", dir.string(), "--service", "db.test.local"});
+    EXPECT_EQ(r.exit_status, 1) << path << ": " << r;
+    std::string field = "files[" + std::to_string(plan["files"].size() - 1) + "].path";
+    EXPECT_THAT(r.output, HasSubstr((staging / ".plan.json").string() + ": " + field + ": '" + path + "' " + why)) << r;
+    EXPECT_THAT(r.output, HasSubstr("tlsfix left the staging " + staging.string() + " as it is")) << r;
+    EXPECT_TRUE(outside.intact()) << path;
+    EXPECT_TRUE(fs::exists(staging)) << path << ": a plan that names what is not tlsfix's stays for the user to look at";
+    EXPECT_EQ(read_json(dir / "manifest.json"), manifest) << path;
+    fs::remove_all(staging);
+  }
+
+  // A field of the wrong type is named, in tlsfix's words.
+  auto staging = dir / dead_staging;
+  fs::create_directories(staging);
+  auto plan = manifest;
+  plan["files"][0]["path"] = 7;
+  write_json(staging / ".plan.json", plan);
+  auto r = tlsfix_cli({"issue", dir.string(), "--service", "db.test.local"});
+  EXPECT_EQ(r.exit_status, 1) << r;
+  EXPECT_THAT(r.output, HasSubstr(".plan.json: files[0].path: must be a string (a path inside " + dir.string() + "), not number"));
+  EXPECT_THAT(r.output, Not(HasSubstr("json.exception")));
+}
+
+TEST(CliBinaryTest, AManifestThatNamesAPathOutsideOrThroughALinkIsRefusedAndNothingThereIsRemoved) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  ASSERT_EQ(tlsfix_cli({"init", dir.string(), "--service", "api.test.local", "--keep-ca-key"}).exit_status, 0);
+  outside_file outside(tmp / "outside");
+  auto manifest = read_json(dir / "manifest.json");
+
+  // Listing a file in "..", the manifest would make ".." one of its directories.
+  auto tampered = manifest;
+  tampered["files"].push_back({{"path", "../outside/other"}, {"sha256", outside.sha256()}});
+  write_json(dir / "manifest.json", tampered);
+  fs::create_directories(dir / dead_staging);
+  auto plan = tampered;
+  plan["files"].push_back({{"path", "../outside/file"}, {"sha256", outside.sha256()}});
+  write_json(dir / dead_staging / ".plan.json", plan);
+  auto r = tlsfix_cli({"issue", dir.string(), "--service", "db.test.local"});
+  EXPECT_EQ(r.exit_status, 1) << r;
+  EXPECT_THAT(r.output, HasSubstr((dir / "manifest.json").string() + ": files[" + std::to_string(tampered["files"].size() - 1) +
+                                  "].path: '../outside/other' has a \"..\" in it"));
+  EXPECT_TRUE(outside.intact());
+  fs::remove_all(dir / dead_staging);
+  write_json(dir / "manifest.json", manifest);
+
+  // kubernetes/ swapped for a link out of DIR: neither a plan's file nor a temporary file behind it goes.
+  fs::rename(dir / "kubernetes", tmp / "kubernetes.moved");
+  fs::create_directory_symlink(outside.path.parent_path(), dir / "kubernetes");
+  std::ofstream(outside.path.parent_path() / ".notes.tmp-0123456789ab") << "a file with a temporary's name";
+  fs::create_directories(dir / dead_staging);
+  plan = manifest;
+  plan["files"].push_back({{"path", "kubernetes/file"}, {"sha256", outside.sha256()}});
+  write_json(dir / dead_staging / ".plan.json", plan);
+  r = tlsfix_cli({"issue", dir.string(), "--service", "db.test.local"});
+  EXPECT_EQ(r.exit_status, 1) << r;
+  EXPECT_THAT(r.output, HasSubstr("' goes through the link " + (dir / "kubernetes").string() + ": tlsfix never follows one"));
+  EXPECT_TRUE(outside.intact());
+  EXPECT_TRUE(fs::exists(outside.path.parent_path() / ".notes.tmp-0123456789ab"));
+  EXPECT_TRUE(fs::is_symlink(dir / "kubernetes"));
+}
+
+// A dead run whose manifest is in place is finished with the top files render_top writes, regular
+// files only: its staging cannot bring a link, or a ca.crt, to the top. A link in a staging goes
+// as a link; what it points to stays.
+TEST(CliBinaryTest, FinishingADeadRunTakesOnlyItsOwnTopFilesAndRemovesLinksNotTheirTargets) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  ASSERT_EQ(tlsfix_cli({"init", dir.string(), "--service", "api.test.local", "--keep-ca-key"}).exit_status, 0);
+  outside_file outside(tmp / "outside");
+  auto ca = slurp(dir / "ca.crt");
+  auto staging = dir / dead_staging;
+  fs::create_directories(staging / ".top");
+  fs::copy_file(dir / "manifest.json", staging / ".plan.json");
+  fs::create_symlink(outside.path, staging / ".top" / "hosts");
+  std::ofstream(staging / ".top" / "ca.crt") << "-----BEGIN CERTIFICATE-----\nsomeone else's\n";
+  auto without_plan = dir / ".issue.tlsfix-4194304-bbbbbb";
+  fs::create_directories(without_plan / "db.test.local");
+  fs::create_directory_symlink(outside.path.parent_path(), without_plan / "escape");
+  fs::create_symlink(outside.path, without_plan / "db.test.local" / "key.pem");
+
+  auto r = tlsfix_cli({"issue", dir.string(), "--service", "db.test.local"});
+  ASSERT_EQ(r.exit_status, 0) << r;
+  EXPECT_FALSE(fs::is_symlink(dir / "hosts")) << "a link in .top/ came to the top";
+  EXPECT_THAT(slurp(dir / "hosts"), HasSubstr("db.test.local"));
+  EXPECT_EQ(slurp(dir / "ca.crt"), ca) << "a staging's ca.crt replaced the root";
+  EXPECT_FALSE(fs::exists(fs::symlink_status(staging)));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(without_plan)));
+  EXPECT_TRUE(outside.intact());
+  EXPECT_EQ(std::distance(fs::directory_iterator(outside.path.parent_path()), fs::directory_iterator()), 1);
+}
+
+// --force replaces only a directory whose manifest is tlsfix's, and touches nothing in another: a
+// staging with tlsfix's name, or a file with a temporary's, in another program's directory stay.
+TEST(CliBinaryTest, InitTouchesNothingInADirectoryWhoseManifestIsNotTlsfixs) {
+  test::temp_dir tmp;
+  auto dir = tmp / "app";
+  fs::create_directories(dir / "src");
+  std::ofstream(dir / "manifest.json") << R"({"name": "my web app", "files": [{"path": "src/app.js"}]})";
+  std::ofstream(dir / "src" / "app.js") << "main();";
+  std::ofstream(dir / "src" / ".app.js.tmp-0123456789ab") << "an editor's";
+  fs::create_directories(dir / dead_staging);
+  std::ofstream(dir / dead_staging / "notes.txt") << "mine";
+  for (bool force : {false, true}) {
+    std::vector<std::string> args{"init", dir.string(), "--service", "a.test.local"};
+    if (force) args.push_back("--force");
+    auto r = tlsfix_cli(args);
+    EXPECT_EQ(r.exit_status, 1) << r;
+    EXPECT_THAT(r.output, HasSubstr(force ? (dir / "manifest.json").string() + ": not a tlsfix manifest" : "already exists; pass --force"));
+    EXPECT_TRUE(fs::exists(dir / "src" / ".app.js.tmp-0123456789ab")) << force;
+    EXPECT_EQ(slurp(dir / dead_staging / "notes.txt"), "mine") << force;
+    EXPECT_EQ(slurp(dir / "src" / "app.js"), "main();") << force;
+  }
+}
+
+// A manifest entry without its SHA-256 would make any file tlsfix's, for --force to remove.
+TEST(CliBinaryTest, InitForceRefusesAManifestThatListsAFileWithoutItsHash) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  ASSERT_EQ(tlsfix_cli({"init", dir.string(), "--service", "a.test.local"}).exit_status, 0);
+  std::ofstream(dir / "thesis.tex") << "years of work";
+  auto manifest = read_json(dir / "manifest.json");
+  manifest["files"].push_back({{"path", "thesis.tex"}});
+  write_json(dir / "manifest.json", manifest);
+  auto r = tlsfix_cli({"init", dir.string(), "--service", "b.test.local", "--force"});
+  EXPECT_EQ(r.exit_status, 1) << r;
+  EXPECT_THAT(r.output, HasSubstr((dir / "manifest.json").string() + ": files[" + std::to_string(manifest["files"].size() - 1) +
+                                  "].sha256: missing: only manifest.json is listed without one"));
+  EXPECT_EQ(slurp(dir / "thesis.tex"), "years of work");
+}
+
+// The lock `issue` takes on DIR, held by this test.
+struct held_directory {
+  int fd;
+  explicit held_directory(const fs::path& dir) : fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    EXPECT_GE(fd, 0) << dir;
+    EXPECT_EQ(::flock(fd, LOCK_EX), 0) << dir;
+  }
+  ~held_directory() { release(); }
+  void release() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+};
+
+bool finishes(test::child& c, std::chrono::seconds within) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (c.running() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return !c.running();
+}
+
+TEST(CliBinaryTest, InitForceWaitsWhileIssueHoldsTheDirectory) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  ASSERT_EQ(tlsfix_cli({"init", dir.string(), "--service", "a.test.local", "--keep-ca-key"}).exit_status, 0);
+  auto before = slurp(dir / "manifest.json");
+  held_directory held(dir);
+  auto child = tlsfix_child({"init", dir.string(), "--service", "b.test.local", "--force"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_TRUE(child.running()) << "init --force did not wait for the directory's lock";
+  EXPECT_EQ(slurp(dir / "manifest.json"), before);
+  held.release();
+  EXPECT_TRUE(finishes(child, std::chrono::seconds(20)));
+  auto output = child.stop();
+  EXPECT_EQ(listed_services(read_json(dir / "manifest.json")), std::set<std::string>{"b.test.local"}) << output;
+}
+
+// A run that waited for a directory that was then replaced (as init --force does) holds one that
+// is gone: it takes the new one's lock before it changes anything.
+TEST(CliBinaryTest, IssueThatWaitedForAReplacedDirectoryWaitsForTheNewOne) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  for (const auto& d : {dir, tmp / "next"})
+    ASSERT_EQ(tlsfix_cli({"init", d.string(), "--service", "a.test.local", "--keep-ca-key"}).exit_status, 0);
+  held_directory old_one(dir);
+  auto child = tlsfix_child({"issue", dir.string(), "--service", "db.test.local"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ASSERT_TRUE(child.running());
+  fs::rename(dir, tmp / "replaced");
+  fs::rename(tmp / "next", dir);
+  held_directory new_one(dir);
+  auto before = slurp(dir / "manifest.json");
+  old_one.release();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_TRUE(child.running()) << "issue went on without the new directory's lock";
+  EXPECT_EQ(slurp(dir / "manifest.json"), before);
+  new_one.release();
+  EXPECT_TRUE(finishes(child, std::chrono::seconds(20)));
+  auto output = child.stop();
+  EXPECT_EQ(listed_services(read_json(dir / "manifest.json")).count("db.test.local"), 1u) << output;
+  EXPECT_EQ(listed_services(read_json(tmp / "replaced" / "manifest.json")).count("db.test.local"), 0u);
+}
+
+// The system calls of a run, under strace -y (file descriptors shown with their paths).
+std::vector<std::string> traced(const fs::path& log, std::vector<std::string> args, std::string& skip) {
+  if (!test::have_program("strace")) {
+    skip = "strace is not installed";
+    return {};
+  }
+  args.insert(args.begin(), {"strace", "-f", "-y", "-qq", "-e", "trace=fsync,rename,renameat,renameat2", "-o", log.string(), TLSFIX_EXE});
+  auto r = test::run(args);
+  if (r.exit_status != 0 || !fs::exists(log)) {
+    skip = "strace cannot trace here: " + r.output;
+    return {};
+  }
+  std::vector<std::string> lines;
+  std::istringstream in(slurp(log));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The first line from `from` on holding every one of `words`, or lines.size().
+std::size_t find_line(const std::vector<std::string>& lines, std::size_t from, const std::vector<std::string>& words) {
+  for (; from < lines.size(); ++from)
+    if (std::all_of(words.begin(), words.end(), [&](const std::string& w) { return lines[from].find(w) != std::string::npos; })) break;
+  return from;
+}
+
+// A rename is on disk only once the directory holding it is: each run flushes a directory before
+// the rename that depends on it — issue DIR before the manifest and again before the top files
+// follow it, init the new directory before it takes DIR's name and DIR's parent after.
+TEST(CliBinaryTest, IssueAndInitFlushEachDirectoryBeforeTheRenameThatDependsOnIt) {
+  test::temp_dir tmp;
+  auto dir = tmp / "tls";
+  std::string skip;
+  auto init = traced(tmp / "init.log", {"init", dir.string(), "--service", "a.test.local", "--keep-ca-key"}, skip);
+  if (!skip.empty()) GTEST_SKIP() << skip;
+  std::string dir_fd = "<" + dir.string() + ">)";
+  auto rename_dir = find_line(init, 0, {"rename(\"" + (tmp / ".tls.tlsfix-").string(), "\"" + dir.string() + "\")"});
+  ASSERT_LT(rename_dir, init.size()) << "init's rename into place not seen";
+  std::string staging = init[rename_dir].substr(init[rename_dir].find('"') + 1);
+  staging = staging.substr(0, staging.find('"'));
+  EXPECT_LT(find_line(init, 0, {"fsync(", "<" + staging + ">)"}), rename_dir) << "the new directory was not flushed before its rename";
+  EXPECT_LT(find_line(init, 0, {"fsync(", "<" + staging + "/a.test.local>)"}), rename_dir);
+  EXPECT_LT(find_line(init, rename_dir, {"fsync(", "<" + tmp.path().string() + ">)"}), init.size()) << "DIR's parent not flushed";
+
+  auto issue = traced(tmp / "issue.log", {"issue", dir.string(), "--service", "db.test.local"}, skip);
+  ASSERT_TRUE(skip.empty()) << skip;
+  auto manifest = find_line(issue, 0, {"rename(", "/.top/manifest.json\", \"" + (dir / "manifest.json").string() + "\""});
+  ASSERT_LT(manifest, issue.size()) << "the manifest's rename not seen";
+  auto hosts = find_line(issue, manifest, {"rename(", "/.top/hosts\", \"" + (dir / "hosts").string() + "\""});
+  ASSERT_LT(hosts, issue.size());
+  auto moved = find_line(issue, 0, {"renameat2(", "\"db.test.local\""});
+  ASSERT_LT(moved, manifest) << "the new service's directory was not moved in before the manifest";
+  auto moved_k8s = find_line(issue, 0, {"renameat2(", "db-test-local-tls.yaml"});
+  ASSERT_LT(moved_k8s, manifest);
+  EXPECT_LT(find_line(issue, std::max(moved, moved_k8s), {"fsync(", dir_fd}), manifest) << "DIR not flushed after the moves";
+  EXPECT_LT(find_line(issue, moved_k8s, {"fsync(", "<" + (dir / "kubernetes").string() + ">)"}), manifest);
+  EXPECT_LT(find_line(issue, manifest, {"fsync(", dir_fd}), hosts) << "the manifest's rename not flushed before the top files";
 }
 
 }  // namespace
