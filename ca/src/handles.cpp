@@ -7,6 +7,7 @@
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs12.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -35,11 +36,19 @@ void general_subtree_deleter::operator()(GENERAL_SUBTREE* p) const noexcept { GE
 void general_names_deleter::operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 void name_constraints_deleter::operator()(NAME_CONSTRAINTS* p) const noexcept { NAME_CONSTRAINTS_free(p); }
 void pkcs12_deleter::operator()(PKCS12* p) const noexcept { PKCS12_free(p); }
+void pkcs8_priv_key_info_deleter::operator()(PKCS8_PRIV_KEY_INFO* p) const noexcept { PKCS8_PRIV_KEY_INFO_free(p); }
+void pbe_param_deleter::operator()(PBEPARAM* p) const noexcept { PBEPARAM_free(p); }
+void pbe2_param_deleter::operator()(PBE2PARAM* p) const noexcept { PBE2PARAM_free(p); }
+void pbkdf2_param_deleter::operator()(PBKDF2PARAM* p) const noexcept { PBKDF2PARAM_free(p); }
 void decoder_ctx_deleter::operator()(OSSL_DECODER_CTX* p) const noexcept { OSSL_DECODER_CTX_free(p); }
 void encoder_ctx_deleter::operator()(OSSL_ENCODER_CTX* p) const noexcept { OSSL_ENCODER_CTX_free(p); }
 void x509_stack_deleter::operator()(STACK_OF(X509)* p) const noexcept { sk_X509_pop_free(p, X509_free); }
 void x509_crl_stack_deleter::operator()(STACK_OF(X509_CRL)* p) const noexcept {
   sk_X509_CRL_pop_free(p, X509_CRL_free);
+}
+void pkcs7_stack_deleter::operator()(STACK_OF(PKCS7)* p) const noexcept { sk_PKCS7_pop_free(p, PKCS7_free); }
+void safebag_stack_deleter::operator()(STACK_OF(PKCS12_SAFEBAG)* p) const noexcept {
+  sk_PKCS12_SAFEBAG_pop_free(p, PKCS12_SAFEBAG_free);
 }
 
 x509_ptr up_ref(X509* cert) {

@@ -88,6 +88,8 @@ struct verify_options {
   std::string cert, ca_file, name;
   std::string purpose = "server";
   std::optional<std::string> untrusted, at;
+  // CERT may be PKCS#12 (DER) instead of PEM; its other certificates serve as untrusted intermediates.
+  std::optional<std::string> p12_password;
   bool json = false;
 };
 verb_result verify(const verify_options& o);

@@ -34,19 +34,9 @@ using tlsfix::ca::private_key;
 
 using tlsfix::test::error_from;
 
-// Owners for the PKCS#12 internals handles.hpp has no alias for.
-template <auto Free>
-struct freer {
-  template <typename T>
-  void operator()(T* p) const noexcept {
-    Free(p);
-  }
-};
-void free_pkcs7_stack(STACK_OF(PKCS7) * s) { sk_PKCS7_pop_free(s, PKCS7_free); }
-void free_safebag_stack(STACK_OF(PKCS12_SAFEBAG) * s) { sk_PKCS12_SAFEBAG_pop_free(s, PKCS12_SAFEBAG_free); }
-using pkcs7_stack_ptr = std::unique_ptr<STACK_OF(PKCS7), freer<free_pkcs7_stack>>;
-using safebag_stack_ptr = std::unique_ptr<STACK_OF(PKCS12_SAFEBAG), freer<free_safebag_stack>>;
-using pbe2_param_ptr = std::unique_ptr<PBE2PARAM, freer<PBE2PARAM_free>>;
+using tlsfix::ca::pbe2_param_ptr;
+using tlsfix::ca::pkcs7_stack_ptr;
+using tlsfix::ca::safebag_stack_ptr;
 
 class IssuedCertTest : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 #include "tlsfix/ca/files.hpp"
 #include "tlsfix/ca/issued_cert.hpp"
 #include "tlsfix/ca/names.hpp"
+#include "tlsfix/ca/pkcs12.hpp"
 #include "tlsfix/ca/private_key.hpp"
 #include "tlsfix/ca/verify.hpp"
 #include "tlsfix/version.hpp"

@@ -19,11 +19,16 @@
 // types), at global scope, so this header need not pull in x509.h, x509v3.h and pkcs12.h.
 struct X509_extension_st;
 struct PKCS12_st;
+struct PBEPARAM_st;
+struct PBE2PARAM_st;
+struct PBKDF2PARAM_st;
 struct GENERAL_NAME_st;
 struct GENERAL_SUBTREE_st;
 struct stack_st_X509;
 struct stack_st_X509_CRL;
 struct stack_st_GENERAL_NAME;
+struct stack_st_PKCS7;
+struct stack_st_PKCS12_SAFEBAG;
 
 namespace tlsfix::ca {
 
@@ -54,6 +59,11 @@ TLSFIX_CA_DECLARE_HANDLE(::GENERAL_SUBTREE_st, general_subtree);
 TLSFIX_CA_DECLARE_HANDLE(::stack_st_GENERAL_NAME, general_names);
 TLSFIX_CA_DECLARE_HANDLE(NAME_CONSTRAINTS, name_constraints);
 TLSFIX_CA_DECLARE_HANDLE(::PKCS12_st, pkcs12);
+TLSFIX_CA_DECLARE_HANDLE(PKCS8_PRIV_KEY_INFO, pkcs8_priv_key_info);
+// The parameters of password-based encryption: PKCS#12 PBE, PBES2 and its PBKDF2.
+TLSFIX_CA_DECLARE_HANDLE(::PBEPARAM_st, pbe_param);
+TLSFIX_CA_DECLARE_HANDLE(::PBE2PARAM_st, pbe2_param);
+TLSFIX_CA_DECLARE_HANDLE(::PBKDF2PARAM_st, pbkdf2_param);
 TLSFIX_CA_DECLARE_HANDLE(OSSL_DECODER_CTX, decoder_ctx);
 TLSFIX_CA_DECLARE_HANDLE(OSSL_ENCODER_CTX, encoder_ctx);
 
@@ -61,6 +71,9 @@ TLSFIX_CA_DECLARE_HANDLE(OSSL_ENCODER_CTX, encoder_ctx);
 TLSFIX_CA_DECLARE_HANDLE(::stack_st_X509, x509_stack);
 // A stack of X509_CRL that owns its elements.
 TLSFIX_CA_DECLARE_HANDLE(::stack_st_X509_CRL, x509_crl_stack);
+// A PKCS#12 file's authenticated safes, and the bags of one safe; each owns its elements.
+TLSFIX_CA_DECLARE_HANDLE(::stack_st_PKCS7, pkcs7_stack);
+TLSFIX_CA_DECLARE_HANDLE(::stack_st_PKCS12_SAFEBAG, safebag_stack);
 
 #undef TLSFIX_CA_DECLARE_HANDLE
 
