@@ -15,6 +15,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <ostream>
 #include <stdexcept>
@@ -100,6 +101,11 @@ struct https_server::impl {
   tcp::acceptor acceptor;
   std::vector<std::thread> threads;
   bool stopped = false;
+  // Handshakes begun and not yet logged: stop() lets them finish, so that a refusal the peer has
+  // already seen (its alert) is in the log too.
+  std::mutex flight_mutex;
+  std::condition_variable flight_done;
+  int handshakes_in_flight = 0;
 
   impl(server_options o, handler h, std::ostream& l)
       : options(std::move(o)), handle(std::move(h)), log(l),
@@ -134,11 +140,18 @@ struct https_server::impl {
     beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), ctx);
     // A caller that never finishes its handshake (or its request) must not hold a connection forever.
     beast::get_lowest_layer(stream).expires_after(handshake_deadline);
-    auto [hs] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
-    if (hs) {
-      write_log("refused " + from + ": " + handshake_error(stream.native_handle(), hs));
-      co_return;
+    {
+      std::lock_guard lock(flight_mutex);
+      ++handshakes_in_flight;
     }
+    auto [hs] = co_await stream.async_handshake(asio::ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
+    if (hs) write_log("refused " + from + ": " + handshake_error(stream.native_handle(), hs));
+    {
+      std::lock_guard lock(flight_mutex);
+      --handshakes_in_flight;
+    }
+    flight_done.notify_all();
+    if (hs) co_return;
     peer caller{from, identity_of(stream.native_handle())};
     beast::flat_buffer buffer;
     for (;;) {
@@ -180,6 +193,12 @@ void https_server::start() {
 void https_server::stop() noexcept {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  {
+    // A peer that has had its alert gets its log line: the handshakes in flight may finish, for a
+    // moment only, so that a client stalling mid-handshake cannot hold up a stop.
+    std::unique_lock lock(impl_->flight_mutex);
+    impl_->flight_done.wait_for(lock, std::chrono::seconds(2), [&] { return impl_->handshakes_in_flight == 0; });
+  }
   // Stopping the context abandons every connection mid-flight: for a service shutting down (or a
   // test ending) that is the point. Their coroutines are destroyed with the context.
   impl_->ioc.stop();

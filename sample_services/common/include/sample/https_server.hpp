@@ -74,7 +74,8 @@ class https_server {
   unsigned short port() const;
   // Serves on its threads until stop().
   void start();
-  // Stops accepting, ends every connection and joins the threads. Idempotent; never throws.
+  // Lets the handshakes in progress finish and be logged (for 2 s at most), then ends every
+  // connection and joins the threads. Idempotent; never throws.
   void stop() noexcept;
 
  private:
