@@ -9,10 +9,6 @@
 // inventory.test.local and postgres.test.local without DNS.
 #include <openssl/ssl.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -116,13 +112,7 @@ int demo() {
              " (orders checked the stock with inventory over mTLS and stored it in PostgreSQL, verify-full)");
 
   // Plaintext where TLS belongs: no HTTP answer, and orders says what it refused.
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket plain(ioc);
-  plain.connect({boost::asio::ip::make_address("127.0.0.1"), orders.port()});
-  boost::asio::write(plain, boost::asio::buffer(std::string("POST /orders HTTP/1.1\r\nHost: orders.test.local\r\n\r\n")));
-  std::string answer(64, '\0');
-  boost::system::error_code ec;
-  answer.resize(plain.read_some(boost::asio::buffer(answer), ec));
+  auto answer = test::plaintext_exchange(orders.port(), "POST /orders HTTP/1.1\r\nHost: orders.test.local\r\n\r\n", 64);
   r.line(answer.find("HTTP/") == std::string::npos, "plaintext HTTP to orders is refused",
          answer.empty() ? "no HTTP answer; the connection was closed" : "answered: " + first_line(answer));
 

@@ -3,18 +3,11 @@
 // libpq, not tlsfix's) held to the impostor catalog.
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <libpq-fe.h>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
-
 #include "shop.hpp"
+#include "support.hpp"
 
 namespace tlsfix::samples {
 namespace {
@@ -230,14 +223,8 @@ TEST_F(ServicesTest, ServicesRefuseToStartWithoutTlsMaterial) {
 
 TEST_F(ServicesTest, InventoryRefusesPlaintextAndKeepsServing) {
   auto& inventory = StartInventory();
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket plain(ioc);
-  plain.connect({boost::asio::ip::make_address("127.0.0.1"), inventory.port()});
-  boost::asio::write(plain, boost::asio::buffer(std::string("GET /items HTTP/1.1\r\nHost: inventory.test.local\r\n\r\n")));
-  std::string answer(256, '\0');
-  boost::system::error_code ec;
-  auto n = plain.read_some(boost::asio::buffer(answer), ec);
-  EXPECT_EQ(answer.substr(0, n).find("HTTP/1.1 200"), std::string::npos) << "inventory answered plaintext";
+  auto answer = test::plaintext_exchange(inventory.port(), "GET /items HTTP/1.1\r\nHost: inventory.test.local\r\n\r\n");
+  EXPECT_EQ(answer.find("HTTP/"), std::string::npos) << "inventory answered plaintext: " << answer;
   EXPECT_EQ(PutItem("widget", "Widget", 1), 201u);  // still serving, over TLS
   EXPECT_THAT(inventory.stop_and_log(), HasSubstr("http request"));
 }

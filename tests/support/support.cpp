@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -52,20 +53,58 @@ reserved_port::reserved_port() {
 
 reserved_port::~reserved_port() { ::close(fd_); }
 
+namespace {
+
+// A socket connected to 127.0.0.1:port, or -1.
+int connect_loopback(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return fd;
+  if (fd >= 0) ::close(fd);
+  return -1;
+}
+
+}  // namespace
+
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    if (ok) return true;
+    int fd = connect_loopback(port);
+    if (fd >= 0) {
+      ::close(fd);
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+std::string plaintext_exchange(std::uint16_t port, std::string_view request, std::size_t limit,
+                               std::chrono::milliseconds timeout) {
+  int fd = connect_loopback(port);
+  if (fd < 0) throw std::runtime_error("plaintext_exchange: nothing accepts connections on 127.0.0.1:" + std::to_string(port));
+  // The timeout bounds each read: a server that holds the connection open without answering
+  // returns what it sent so far instead of hanging the test.
+  timeval tv{.tv_sec = static_cast<time_t>(timeout.count() / 1000), .tv_usec = static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (std::size_t sent = 0; sent < request.size();) {
+    auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server closed first: what it said, if anything, is still readable
+    sent += static_cast<std::size_t>(n);
+  }
+  std::string answer(limit, '\0');
+  std::size_t got = 0;
+  while (got < limit) {
+    auto n = ::recv(fd, answer.data() + got, limit - got, 0);
+    if (n <= 0) break;  // closed, reset or timed out
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  answer.resize(got);
+  return answer;
 }
 
 bool have_ipv6_loopback() {

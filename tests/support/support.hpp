@@ -18,6 +18,7 @@
 #include <optional>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -60,6 +61,12 @@ class reserved_port {
 
 // Polls until something accepts TCP connections on 127.0.0.1:port, or the timeout passes.
 bool wait_for_port(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Plaintext where TLS belongs: connects to 127.0.0.1:port, sends `request` in the clear and returns
+// what came back before the server closed the connection (at most `limit` bytes, waiting at most
+// `timeout`). A TLS server that refuses plaintext answers nothing, or a TLS alert: never "HTTP/".
+std::string plaintext_exchange(std::uint16_t port, std::string_view request, std::size_t limit = 256,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // Whether [::1] can be bound here (containers often run with IPv6 disabled).
 bool have_ipv6_loopback();
