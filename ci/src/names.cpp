@@ -21,6 +21,14 @@ constexpr std::array non_global_blocks{"10.0.0.0/8",     "100.64.0.0/10",   "127
                                        "172.16.0.0/12",  "192.0.0.0/24",    "192.0.2.0/24",   "192.168.0.0/16",
                                        "198.18.0.0/15",  "198.51.100.0/24", "203.0.113.0/24", "::1/128",
                                        "fc00::/7",       "fe80::/10",       "2001:db8::/32"};
+const std::vector<ca::name_range>& non_global_ranges() {
+  static const auto ranges = [] {
+    std::vector<ca::name_range> out;
+    for (const char* block : non_global_blocks) out.push_back(ca::parse_name_range(block, "non_global_blocks"));
+    return out;
+  }();
+  return ranges;
+}
 // Elsewhere, no wider than one site's allocation: the longest prefixes routed between networks.
 constexpr int widest_public_v4 = 24, widest_public_v6 = 48;
 
@@ -56,8 +64,7 @@ ca::name_range parse_allowed_name(std::string_view text, std::string_view field)
           "domain below it that you own (such as example." + range.dns + ")";
   } else if (range.is_ip) {
     bool v6 = range.address.size() == 16;
-    bool non_global = std::any_of(non_global_blocks.begin(), non_global_blocks.end(),
-                                  [&](const char* block) { return within(range, ca::parse_name_range(block, "")); });
+    bool non_global = std::ranges::any_of(non_global_ranges(), [&](const ca::name_range& block) { return within(range, block); });
     if (!non_global && prefix_length(range) < (v6 ? widest_public_v6 : widest_public_v4))
       why = "spans public addresses wider than /" + std::to_string(v6 ? widest_public_v6 : widest_public_v4) +
             ": a root that may vouch for them can forge real hosts; use a private or loopback range, or the "

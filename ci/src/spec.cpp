@@ -350,8 +350,8 @@ void resolve(topology& t, const std::vector<std::string>& existing) {
     unique.add(s.name, s.where);
     seen.insert(s.name);
     policy.check(s.name, s.where);
-    for (std::size_t j = 0; j < s.names.size(); ++j) policy.check(s.names[j], j < s.names_where.size() ? s.names_where[j] : s.where);
-    for (std::size_t j = 0; j < s.ips.size(); ++j) policy.check(s.ips[j], j < s.ips_where.size() ? s.ips_where[j] : s.where);
+    for (std::size_t j = 0; j < s.names.size(); ++j) policy.check(s.names[j], s.name_where(j));
+    for (std::size_t j = 0; j < s.ips.size(); ++j) policy.check(s.ips[j], s.ip_where(j));
     check_can_give(s);
   }
   for (const auto& s : t.services) {

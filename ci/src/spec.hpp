@@ -66,6 +66,8 @@ struct service_spec {
   // Where each of `names` and `ips` was written, when a spec said it ("tls.yaml:13:15:
   // services[0].names[1]"); a name without one is reported at `where`.
   std::vector<std::string> names_where, ips_where;
+  const std::string& name_where(std::size_t j) const { return j < names_where.size() ? names_where[j] : where; }
+  const std::string& ip_where(std::size_t j) const { return j < ips_where.size() ? ips_where[j] : where; }
 
   // The name first, then names and ips, without repeats.
   std::vector<std::string> all_names() const;

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -102,6 +103,25 @@ class InitDirectoriesTest : public ::testing::Test {
   static fs::path other() { return *tmp_ / "other"; }
 
   static inline test::temp_dir* tmp_ = nullptr;
+};
+
+// `tlsfix init` into a fresh temporary directory (dir_), in-process; the fixture of the init and
+// key-access tests.
+class CliInitTest : public ::testing::Test {
+ protected:
+  test::temp_dir tmp_;
+  fs::path dir_ = tmp_ / "tls";
+
+  void init(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"init", dir_.string(), "--service", "service.test.local", "--ip", "127.0.0.1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = tlsfix_verb(args);
+    ASSERT_EQ(r.exit_status, 0) << r.output;
+  }
+  std::string write(const std::string& name, const std::string& text) {
+    std::ofstream(tmp_ / name) << text;
+    return (tmp_ / name).string();
+  }
 };
 
 }  // namespace tlsfix::cli_test
