@@ -5,18 +5,10 @@
 #include <cstdint>
 #include <string_view>
 
+#include "only_tlsfix_errors.hpp"
 #include "tlsfix/ca/certificate.hpp"
 #include "tlsfix/ca/crl.hpp"
 #include "tlsfix/ca/private_key.hpp"
-#include "tlsfix/error.hpp"
-
-template <typename F>
-void expect_only_tlsfix_errors(F f) {
-  try {
-    f();
-  } catch (const tlsfix::error&) {
-  }
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
